@@ -1,0 +1,46 @@
+# nrgraph — the two commands a newcomer needs:
+#   make demo   the main job on the embedded default
+#   make test   the test suite (what CI runs)
+# Both install what they need (Go modules via the module proxy, the ONNX
+# Runtime library via npm) on first use.
+
+GO        ?= go
+CACHE     ?= $(CURDIR)/.cache
+ORT_LIB   := $(CACHE)/onnxruntime-1.24.3/libonnxruntime.so.1
+BIN       := bin/nrgraph
+export NRGRAPH_CACHE := $(CACHE)
+
+.PHONY: all build ort test vet demo bench generate fuzz clean doctor
+
+all: build
+
+$(ORT_LIB):
+	./scripts/install-ort.sh "$(CACHE)"
+
+ort: $(ORT_LIB)
+
+build:
+	$(GO) build -o $(BIN) ./cmd/nrgraph
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+test: ort vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+doctor: ort build
+	$(BIN) doctor
+
+demo: ort build
+	$(BIN) demo
+
+bench: ort
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# Regenerates export/onnxpb/onnx.pb.go (needs protoc + protoc-gen-go).
+generate:
+	$(GO) generate ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,356 @@
+// Package export turns a graph.Graph into an ONNX ModelProto (with large
+// initializers as external data) and reads ONNX files back into the IR for
+// round-trip tests. IR version and opset are pinned here, in one place.
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/nrgraph/nrgraph/export/onnxpb"
+	"github.com/nrgraph/nrgraph/graph"
+)
+
+const (
+	// DefaultOpset is the ONNX opset nrgraph emits. ORT 1.24 accepts up to
+	// 25, but Debian's python3-onnx checker (1.12) validates only up to 17.
+	DefaultOpset = 17
+	// DefaultIRVersion matches opset 17 (the checker's ceiling).
+	DefaultIRVersion = 8
+	// DefaultExternalThreshold: initializers of at least this many bytes are
+	// stored as external data.
+	DefaultExternalThreshold = 1 << 20
+	// protobufLimit is protobuf's 2 GiB message limit; stay well under it.
+	protobufLimit = 1<<31 - 64<<20
+)
+
+// Options controls export.
+type Options struct {
+	Opset     int64
+	IRVersion int64
+	// ExternalThreshold in bytes; 0 means DefaultExternalThreshold, a negative
+	// value keeps every initializer inline (fails past the 2 GiB limit).
+	ExternalThreshold int64
+	// DocString is stored in the model.
+	DocString string
+	// Metadata is stored as metadata_props (sorted by key).
+	Metadata map[string]string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Opset == 0 {
+		o.Opset = DefaultOpset
+	}
+	if o.IRVersion == 0 {
+		o.IRVersion = DefaultIRVersion
+	}
+	if o.ExternalThreshold == 0 {
+		o.ExternalThreshold = DefaultExternalThreshold
+	}
+	return o
+}
+
+// externalSink decides where each initializer's bytes go.
+type externalSink struct {
+	modelDir string
+	dataName string // file name of the data file next to the model
+	buf      *bytes.Buffer
+	symlinks map[string]string // link name -> target for weights outside modelDir
+}
+
+// Save writes g to path (and path+".data" when initializers go external),
+// atomically: each file is written to a temp file, fsynced and renamed.
+// Initializers backed by a file region (safetensors weights) are referenced
+// in place, never copied.
+func Save(g *graph.Graph, path string, opts Options) error {
+	opts = opts.withDefaults()
+	dir := filepath.Dir(path)
+	sink := &externalSink{modelDir: dir, dataName: filepath.Base(path) + ".data", buf: &bytes.Buffer{}, symlinks: map[string]string{}}
+	m, err := toProto(g, opts, sink)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	if len(b) > protobufLimit {
+		return fmt.Errorf("export %s: model proto is %d bytes, over protobuf's 2 GiB limit; lower ExternalThreshold", path, len(b))
+	}
+	for link, target := range sink.symlinks {
+		lp := filepath.Join(dir, link)
+		if err := os.MkdirAll(filepath.Dir(lp), 0o755); err != nil {
+			return err
+		}
+		if cur, err := os.Readlink(lp); err == nil && cur == target {
+			continue
+		}
+		_ = os.Remove(lp)
+		if err := os.Symlink(target, lp); err != nil {
+			return fmt.Errorf("export %s: link external weights: %w", path, err)
+		}
+	}
+	if sink.buf.Len() > 0 {
+		if err := WriteFileAtomic(filepath.Join(dir, sink.dataName), sink.buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return WriteFileAtomic(path, b)
+}
+
+// Marshal serialises g with every initializer inline (small models, tests).
+func Marshal(g *graph.Graph, opts Options) ([]byte, error) {
+	opts = opts.withDefaults()
+	opts.ExternalThreshold = -1
+	m, err := toProto(g, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err == nil && len(b) > protobufLimit {
+		return nil, fmt.Errorf("model proto is %d bytes, over protobuf's 2 GiB limit: use Save with external data", len(b))
+	}
+	return b, err
+}
+
+// WriteFileAtomic writes data to a temp file in path's directory, fsyncs it,
+// renames it over path and fsyncs the directory, so a crash leaves either
+// the old file or the new one, never a torn one.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func toProto(g *graph.Graph, opts Options, sink *externalSink) (*onnxpb.ModelProto, error) {
+	gp := &onnxpb.GraphProto{Name: proto.String(g.Name)}
+	for _, v := range g.Inputs() {
+		gp.Input = append(gp.Input, valueInfo(v))
+	}
+	for _, v := range g.Outputs() {
+		gp.Output = append(gp.Output, valueInfo(v))
+	}
+	inlineBytes := int64(0)
+	for _, v := range g.Initializers() {
+		t, err := initializerProto(v, opts, sink, &inlineBytes)
+		if err != nil {
+			return nil, err
+		}
+		gp.Initializer = append(gp.Initializer, t)
+	}
+	for _, n := range g.Nodes() {
+		np, err := nodeProto(n)
+		if err != nil {
+			return nil, err
+		}
+		gp.Node = append(gp.Node, np)
+	}
+	m := &onnxpb.ModelProto{
+		IrVersion:       proto.Int64(opts.IRVersion),
+		ProducerName:    proto.String("nrgraph"),
+		ProducerVersion: proto.String(Version),
+		OpsetImport:     []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opts.Opset)}},
+		Graph:           gp,
+	}
+	if opts.DocString != "" {
+		m.DocString = proto.String(opts.DocString)
+	}
+	keys := make([]string, 0, len(opts.Metadata))
+	for k := range opts.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(opts.Metadata[k])})
+	}
+	return m, nil
+}
+
+// Version is stamped into exported models as producer_version.
+var Version = "0.1.0-dev"
+
+func valueInfo(v *graph.Value) *onnxpb.ValueInfoProto {
+	shape := &onnxpb.TensorShapeProto{}
+	for _, d := range v.Shape {
+		dim := &onnxpb.TensorShapeProto_Dimension{}
+		if n, ok := d.Size(); ok {
+			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: n}
+		} else {
+			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: d.String()}
+		}
+		shape.Dim = append(shape.Dim, dim)
+	}
+	return &onnxpb.ValueInfoProto{
+		Name: proto.String(v.Name()),
+		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
+			ElemType: proto.Int32(int32(v.DType)),
+			Shape:    shape,
+		}}},
+	}
+}
+
+func tensorProto(name string, d *graph.Data) (*onnxpb.TensorProto, error) {
+	raw, err := d.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	t := &onnxpb.TensorProto{Dims: append([]int64(nil), d.Dims...), DataType: proto.Int32(int32(d.DType)), RawData: raw}
+	if name != "" {
+		t.Name = proto.String(name)
+	}
+	if t.RawData == nil {
+		t.RawData = []byte{}
+	}
+	return t, nil
+}
+
+func initializerProto(v *graph.Value, opts Options, sink *externalSink, inlineBytes *int64) (*onnxpb.TensorProto, error) {
+	d := v.Init
+	size := d.NumBytes()
+	external := sink != nil && opts.ExternalThreshold >= 0 && (size >= opts.ExternalThreshold || *inlineBytes+size > protobufLimit/2)
+	if !external {
+		*inlineBytes += size
+		return tensorProto(v.Name(), d)
+	}
+	t := &onnxpb.TensorProto{
+		Name:         proto.String(v.Name()),
+		Dims:         append([]int64(nil), d.Dims...),
+		DataType:     proto.Int32(int32(d.DType)),
+		DataLocation: onnxpb.TensorProto_EXTERNAL.Enum(),
+	}
+	var location string
+	var offset int64
+	if d.File != nil {
+		// Reference the weights where they already are. ORT requires the
+		// location to be relative and inside the model directory, so a
+		// file elsewhere is reached through a symlink next to the model.
+		location = sink.locate(d.File.Path)
+		offset = d.File.Offset
+	} else {
+		// Align each tensor to 64 bytes so runtimes can mmap it aligned.
+		for sink.buf.Len()%64 != 0 {
+			sink.buf.WriteByte(0)
+		}
+		offset = int64(sink.buf.Len())
+		if _, err := d.WriteTo(sink.buf); err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", v.Name(), err)
+		}
+		location = sink.dataName
+	}
+	t.ExternalData = []*onnxpb.StringStringEntryProto{
+		{Key: proto.String("location"), Value: proto.String(location)},
+		{Key: proto.String("offset"), Value: proto.String(fmt.Sprint(offset))},
+		{Key: proto.String("length"), Value: proto.String(fmt.Sprint(size))},
+	}
+	return t, nil
+}
+
+func (s *externalSink) locate(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	modelAbs, _ := filepath.Abs(s.modelDir)
+	if rel, err := filepath.Rel(modelAbs, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	// Distinct names for distinct targets: a short hash of the full path.
+	link := fmt.Sprintf("weights/%s-%08x", filepath.Base(abs), fnv32(abs))
+	s.symlinks[link] = abs
+	return link
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+func nodeProto(n *graph.Node) (*onnxpb.NodeProto, error) {
+	np := &onnxpb.NodeProto{OpType: proto.String(n.Op), Name: proto.String(n.Name)}
+	for _, in := range n.Inputs {
+		if in == nil {
+			np.Input = append(np.Input, "")
+		} else {
+			np.Input = append(np.Input, in.Name())
+		}
+	}
+	for _, out := range n.Outputs {
+		np.Output = append(np.Output, out.Name())
+	}
+	keys := make([]string, 0, len(n.Attrs))
+	for k := range n.Attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		a, err := attrProto(k, n.Attrs[k])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		np.Attribute = append(np.Attribute, a)
+	}
+	return np, nil
+}
+
+func attrProto(name string, v any) (*onnxpb.AttributeProto, error) {
+	a := &onnxpb.AttributeProto{Name: proto.String(name)}
+	switch x := v.(type) {
+	case int64:
+		a.Type, a.I = onnxpb.AttributeProto_INT.Enum(), proto.Int64(x)
+	case float32:
+		a.Type, a.F = onnxpb.AttributeProto_FLOAT.Enum(), proto.Float32(x)
+	case string:
+		a.Type, a.S = onnxpb.AttributeProto_STRING.Enum(), []byte(x)
+	case []int64:
+		a.Type, a.Ints = onnxpb.AttributeProto_INTS.Enum(), x
+	case []float32:
+		a.Type, a.Floats = onnxpb.AttributeProto_FLOATS.Enum(), x
+	case *graph.Data:
+		t, err := tensorProto("", x)
+		if err != nil {
+			return nil, err
+		}
+		a.Type, a.T = onnxpb.AttributeProto_TENSOR.Enum(), t
+	default:
+		return nil, fmt.Errorf("attribute %q has unsupported type %T", name, v)
+	}
+	return a, nil
+}

@@ -1,0 +1,217 @@
+package graph
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sync"
+)
+
+// Data is the contents of a constant or initializer: little-endian raw bytes
+// in memory, or a region of a file read lazily. Multi-GB backbone weights
+// stay in their safetensors file; the exporter references the file region
+// as ONNX external data and never loads it, so weights never sit twice in
+// memory.
+type Data struct {
+	DType DType
+	Dims  []int64
+	// File, when set, is where the bytes live: Length bytes at Offset.
+	File *FileRegion
+
+	once sync.Once
+	raw  []byte
+	load func() ([]byte, error)
+	err  error
+}
+
+// FileRegion is a byte range of a file holding a tensor's raw data in ONNX
+// layout (row-major, little-endian) — exactly how safetensors stores it.
+type FileRegion struct {
+	Path   string
+	Offset int64
+	Length int64
+}
+
+// Number is the Go element types Data can be built from.
+type Number interface {
+	~float32 | ~float64 | ~int32 | ~int64 | ~bool
+}
+
+// NumElements of static dims.
+func numElements(dims []int64) int64 {
+	n := int64(1)
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// NewData copies values into a new in-memory tensor of matching dtype.
+func NewData[T Number](dims []int64, values []T) *Data {
+	if int64(len(values)) != numElements(dims) {
+		panic(fmt.Sprintf("graph.NewData: %d values for dims %v", len(values), dims))
+	}
+	var dt DType
+	var raw []byte
+	switch vs := any(values).(type) {
+	case []float32:
+		dt, raw = Float32, make([]byte, 4*len(vs))
+		for i, v := range vs {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+		}
+	case []float64:
+		dt, raw = Float64, make([]byte, 8*len(vs))
+		for i, v := range vs {
+			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+		}
+	case []int32:
+		dt, raw = Int32, make([]byte, 4*len(vs))
+		for i, v := range vs {
+			binary.LittleEndian.PutUint32(raw[4*i:], uint32(v))
+		}
+	case []int64:
+		dt, raw = Int64, make([]byte, 8*len(vs))
+		for i, v := range vs {
+			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+		}
+	case []bool:
+		dt, raw = Bool, make([]byte, len(vs))
+		for i, v := range vs {
+			if v {
+				raw[i] = 1
+			}
+		}
+	default:
+		panic(fmt.Sprintf("graph.NewData: unsupported element type %T", values))
+	}
+	return &Data{DType: dt, Dims: append([]int64(nil), dims...), raw: raw}
+}
+
+// RawData wraps little-endian bytes of the given dtype (float16 and bfloat16
+// weights arrive this way).
+func RawData(dt DType, dims []int64, raw []byte) (*Data, error) {
+	if want := numElements(dims) * int64(dt.Size()); want != int64(len(raw)) {
+		return nil, fmt.Errorf("%s%v needs %d bytes, got %d", dt, dims, want, len(raw))
+	}
+	return &Data{DType: dt, Dims: append([]int64(nil), dims...), raw: raw}, nil
+}
+
+// LazyData is read by load on first use (e.g. random init generated on demand).
+func LazyData(dt DType, dims []int64, load func() ([]byte, error)) *Data {
+	return &Data{DType: dt, Dims: append([]int64(nil), dims...), load: load}
+}
+
+// FileData refers to Length bytes at Offset of path without reading them.
+func FileData(dt DType, dims []int64, region FileRegion) (*Data, error) {
+	if want := numElements(dims) * int64(dt.Size()); want != region.Length {
+		return nil, fmt.Errorf("%s: %s%v needs %d bytes, region has %d", region.Path, dt, dims, want, region.Length)
+	}
+	d := &Data{DType: dt, Dims: append([]int64(nil), dims...), File: &region}
+	d.load = func() ([]byte, error) {
+		f, err := os.Open(region.Path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		buf := make([]byte, region.Length)
+		if _, err := f.ReadAt(buf, region.Offset); err != nil {
+			return nil, fmt.Errorf("read %s at %d: %w", region.Path, region.Offset, err)
+		}
+		return buf, nil
+	}
+	return d, nil
+}
+
+// NumBytes is the size of the raw data.
+func (d *Data) NumBytes() int64 { return numElements(d.Dims) * int64(d.DType.Size()) }
+
+// Bytes returns the raw little-endian data, loading it on first use.
+func (d *Data) Bytes() ([]byte, error) {
+	if d.raw != nil || d.load == nil {
+		return d.raw, nil
+	}
+	d.once.Do(func() { d.raw, d.err = d.load() })
+	return d.raw, d.err
+}
+
+// WriteTo streams the raw data to w.
+func (d *Data) WriteTo(w io.Writer) (int64, error) {
+	b, err := d.Bytes()
+	if err != nil {
+		return 0, err
+	}
+	n, err := w.Write(b)
+	return int64(n), err
+}
+
+// Float64s decodes the data as float64 values (any numeric dtype).
+func (d *Data) Float64s() ([]float64, error) {
+	b, err := d.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	n := int(numElements(d.Dims))
+	out := make([]float64, n)
+	for i := range out {
+		switch d.DType {
+		case Float32:
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		case Float64:
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		case Int32:
+			out[i] = float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+		case Int64:
+			out[i] = float64(int64(binary.LittleEndian.Uint64(b[8*i:])))
+		case Bool:
+			out[i] = float64(b[i])
+		case Float16:
+			out[i] = float64(F16ToFloat32(binary.LittleEndian.Uint16(b[2*i:])))
+		case BFloat16:
+			out[i] = float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16))
+		default:
+			return nil, fmt.Errorf("cannot decode dtype %s", d.DType)
+		}
+	}
+	return out, nil
+}
+
+// Int64s decodes integer data (int32 or int64).
+func (d *Data) Int64s() ([]int64, error) {
+	if !d.DType.IsInt() {
+		return nil, fmt.Errorf("Int64s of %s data", d.DType)
+	}
+	f, err := d.Float64s()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(f))
+	for i, v := range f {
+		out[i] = int64(v)
+	}
+	return out, nil
+}
+
+// F16ToFloat32 converts an IEEE half-precision bit pattern (with subnormals,
+// infinities and NaN).
+func F16ToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0 && frac == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: renormalise
+		e := uint32(127 - 15 + 1)
+		for frac&0x400 == 0 {
+			frac <<= 1
+			e--
+		}
+		frac &= 0x3ff
+		return math.Float32frombits(sign | e<<23 | frac<<13)
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
+}

@@ -1,0 +1,380 @@
+package graph
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Builders: thin typed wrappers over AddNode. Axes are normalised to
+// non-negative values here so gradient rules can rely on it.
+
+func add1(op string, inputs []*Value, attrs Attrs) *Value {
+	return graphOf(op, inputs...).AddNode(op, inputs, attrs)[0]
+}
+
+func unaryOp(op string) func(x *Value) *Value {
+	return func(x *Value) *Value { return add1(op, []*Value{x}, nil) }
+}
+
+func binaryOp(op string) func(a, b *Value) *Value {
+	return func(a, b *Value) *Value { return add1(op, []*Value{a, b}, nil) }
+}
+
+// Elementwise ops with numpy broadcasting.
+var (
+	Add        = binaryOp("Add")
+	Sub        = binaryOp("Sub")
+	Mul        = binaryOp("Mul")
+	Div        = binaryOp("Div")
+	Pow        = binaryOp("Pow")
+	Max        = binaryOp("Max")
+	Min        = binaryOp("Min")
+	Equal      = binaryOp("Equal")
+	Less       = binaryOp("Less")
+	Greater    = binaryOp("Greater")
+	MatMul     = binaryOp("MatMul")
+	Neg        = unaryOp("Neg")
+	Abs        = unaryOp("Abs")
+	Sign       = unaryOp("Sign")
+	Sqrt       = unaryOp("Sqrt")
+	Reciprocal = unaryOp("Reciprocal")
+	Exp        = unaryOp("Exp")
+	Log        = unaryOp("Log")
+	Relu       = unaryOp("Relu")
+	Sigmoid    = unaryOp("Sigmoid")
+	Tanh       = unaryOp("Tanh")
+	Erf        = unaryOp("Erf")
+	Not        = unaryOp("Not")
+	Identity   = unaryOp("Identity")
+)
+
+// Where selects x where cond is true, else y.
+func Where(cond, x, y *Value) *Value { return add1("Where", []*Value{cond, x, y}, nil) }
+
+// Cast converts x to dtype to.
+func Cast(x *Value, to DType) *Value {
+	if x.DType == to {
+		return x
+	}
+	return add1("Cast", []*Value{x}, Attrs{"to": int64(to)})
+}
+
+// Clip clamps x to [lo, hi]; either bound may be nil.
+func Clip(x, lo, hi *Value) *Value {
+	ins := []*Value{x, lo, hi}
+	for len(ins) > 1 && ins[len(ins)-1] == nil {
+		ins = ins[:len(ins)-1]
+	}
+	return add1("Clip", ins, nil)
+}
+
+// Gemm computes alpha*op(a)*op(b) + beta*c (c may be nil).
+func Gemm(a, b, c *Value, transA, transB bool, alpha, beta float32) *Value {
+	ins := []*Value{a, b}
+	if c != nil {
+		ins = append(ins, c)
+	}
+	return add1("Gemm", ins, Attrs{"transA": b2i(transA), "transB": b2i(transB), "alpha": alpha, "beta": beta})
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func mustAxis(op string, axis, rank int) int64 {
+	a, err := normAxis(int64(axis), rank)
+	if err != nil {
+		fail(op, "", "%v", err)
+	}
+	return int64(a)
+}
+
+func mustAxes(op string, axes []int, rank int) []int64 {
+	out := make([]int64, len(axes))
+	for i, a := range axes {
+		out[i] = mustAxis(op, a, rank)
+	}
+	return out
+}
+
+// Softmax along axis.
+func Softmax(x *Value, axis int) *Value {
+	return add1("Softmax", []*Value{x}, Attrs{"axis": mustAxis("Softmax", axis, x.Rank())})
+}
+
+// LogSoftmax along axis.
+func LogSoftmax(x *Value, axis int) *Value {
+	return add1("LogSoftmax", []*Value{x}, Attrs{"axis": mustAxis("LogSoftmax", axis, x.Rank())})
+}
+
+// ReduceSum over axes (all axes when empty).
+func ReduceSum(x *Value, axes []int, keepDims bool) *Value {
+	ins := []*Value{x}
+	if len(axes) > 0 {
+		ins = append(ins, ConstInts(x.g, mustAxes("ReduceSum", axes, x.Rank())...))
+	}
+	return add1("ReduceSum", ins, Attrs{"keepdims": b2i(keepDims)})
+}
+
+func reduceAttr(op string, x *Value, axes []int, keepDims bool) *Value {
+	attrs := Attrs{"keepdims": b2i(keepDims)}
+	if len(axes) > 0 {
+		attrs["axes"] = mustAxes(op, axes, x.Rank())
+	}
+	return add1(op, []*Value{x}, attrs)
+}
+
+// ReduceMean over axes (all when empty).
+func ReduceMean(x *Value, axes []int, keepDims bool) *Value {
+	return reduceAttr("ReduceMean", x, axes, keepDims)
+}
+
+// ReduceMax over axes (all when empty).
+func ReduceMax(x *Value, axes []int, keepDims bool) *Value {
+	return reduceAttr("ReduceMax", x, axes, keepDims)
+}
+
+// CumSum along axis.
+func CumSum(x *Value, axis int, exclusive, reverse bool) *Value {
+	return add1("CumSum", []*Value{x, ConstInts(x.g, mustAxis("CumSum", axis, x.Rank()))},
+		Attrs{"exclusive": b2i(exclusive), "reverse": b2i(reverse)})
+}
+
+// Reshape to a constant target (0 copies the input dim, -1 is inferred).
+func Reshape(x *Value, dims ...int64) *Value {
+	return add1("Reshape", []*Value{x, ConstInts(x.g, dims...)}, nil)
+}
+
+// ReshapeTo reshapes to a runtime shape tensor (e.g. from ShapeOf).
+func ReshapeTo(x, shape *Value) *Value { return add1("Reshape", []*Value{x, shape}, nil) }
+
+// ReshapeLike reshapes to a shape that may have symbolic dims, building the
+// target from Shape(ref) where needed.
+func ReshapeLike(x *Value, target Shape, ref *Value) *Value {
+	return ReshapeTo(x, ShapeTensor(target, ref))
+}
+
+// Transpose permutes axes.
+func Transpose(x *Value, perm ...int) *Value {
+	p := make([]int64, len(perm))
+	for i, a := range perm {
+		p[i] = int64(a)
+	}
+	return add1("Transpose", []*Value{x}, Attrs{"perm": p})
+}
+
+// Concat joins along axis.
+func Concat(axis int, xs ...*Value) *Value {
+	if len(xs) == 0 {
+		fail("Concat", "", "no inputs")
+	}
+	return add1("Concat", xs, Attrs{"axis": mustAxis("Concat", axis, xs[0].Rank())})
+}
+
+// Slice takes x[starts:ends:steps] along axes (steps nil means 1).
+func Slice(x *Value, starts, ends []int64, axes []int, steps []int64) *Value {
+	ins := []*Value{x, ConstInts(x.g, starts...), ConstInts(x.g, ends...)}
+	ins = append(ins, ConstInts(x.g, mustAxes("Slice", axes, x.Rank())...))
+	if steps != nil {
+		ins = append(ins, ConstInts(x.g, steps...))
+	}
+	return add1("Slice", ins, nil)
+}
+
+// SliceTo takes x[start:end] along axis with runtime bounds (1-element int64
+// tensors), e.g. a RoPE table cut to the sequence length.
+func SliceTo(x *Value, axis int, start, end *Value) *Value {
+	return add1("Slice", []*Value{x, start, end, ConstInts(x.g, mustAxis("Slice", axis, x.Rank()))}, nil)
+}
+
+// Split cuts x along axis into pieces of the given sizes.
+func Split(x *Value, axis int, sizes ...int64) []*Value {
+	return x.g.AddNode("Split", []*Value{x, ConstInts(x.g, sizes...)}, Attrs{"axis": mustAxis("Split", axis, x.Rank())})
+}
+
+// Squeeze removes size-1 axes.
+func Squeeze(x *Value, axes ...int) *Value {
+	return add1("Squeeze", []*Value{x, ConstInts(x.g, mustAxes("Squeeze", axes, x.Rank())...)}, nil)
+}
+
+// Unsqueeze inserts size-1 axes (positions in the output).
+func Unsqueeze(x *Value, axes ...int) *Value {
+	return add1("Unsqueeze", []*Value{x, ConstInts(x.g, mustAxes("Unsqueeze", axes, x.Rank()+len(axes))...)}, nil)
+}
+
+// Expand broadcasts x to the runtime shape tensor.
+func Expand(x, shape *Value) *Value { return add1("Expand", []*Value{x, shape}, nil) }
+
+// ExpandTo broadcasts x to target, symbolic dims taken from Shape(ref).
+func ExpandTo(x *Value, target Shape, ref *Value) *Value {
+	return Expand(x, ShapeTensor(target, ref))
+}
+
+// Gather takes slices of x along axis at indices.
+func Gather(x, indices *Value, axis int) *Value {
+	return add1("Gather", []*Value{x, indices}, Attrs{"axis": mustAxis("Gather", axis, x.Rank())})
+}
+
+// GatherElements picks x[..., indices, ...] elementwise along axis.
+func GatherElements(x, indices *Value, axis int) *Value {
+	return add1("GatherElements", []*Value{x, indices}, Attrs{"axis": mustAxis("GatherElements", axis, x.Rank())})
+}
+
+// ScatterElementsAdd adds updates into a copy of data at indices along axis.
+func ScatterElementsAdd(data, indices, updates *Value, axis int) *Value {
+	return add1("ScatterElements", []*Value{data, indices, updates},
+		Attrs{"axis": mustAxis("ScatterElements", axis, data.Rank()), "reduction": "add"})
+}
+
+// ScatterNDAdd adds updates into a copy of data at the index tuples.
+func ScatterNDAdd(data, indices, updates *Value) *Value {
+	return add1("ScatterND", []*Value{data, indices, updates}, Attrs{"reduction": "add"})
+}
+
+// Trilu keeps the upper (or lower) triangle of the last two dims, offset k.
+func Trilu(x *Value, k int64, upper bool) *Value {
+	return add1("Trilu", []*Value{x, ConstInts(x.g, k)}, Attrs{"upper": b2i(upper)})
+}
+
+// ShapeOf returns x's runtime shape as an int64 vector.
+func ShapeOf(x *Value) *Value { return add1("Shape", []*Value{x}, nil) }
+
+// DimOf returns x's runtime size along axis as a 1-element int64 vector.
+func DimOf(x *Value, axis int) *Value {
+	a := mustAxis("Shape", axis, x.Rank())
+	return add1("Shape", []*Value{x}, Attrs{"start": a, "end": a + 1})
+}
+
+// ShapeTensor builds a runtime int64 shape for target: static dims become
+// constants and each symbolic dim is read from ref's shape (it must be one of
+// ref's dims). Consecutive runs are merged to keep the graph small.
+func ShapeTensor(target Shape, ref *Value) *Value {
+	g := ref.g
+	if dims, ok := target.Static(); ok {
+		return ConstInts(g, dims...)
+	}
+	var parts []*Value
+	var pending []int64
+	flush := func() {
+		if pending != nil {
+			parts = append(parts, ConstInts(g, pending...))
+			pending = nil
+		}
+	}
+	for _, d := range target {
+		if n, ok := d.Size(); ok {
+			pending = append(pending, n)
+			continue
+		}
+		found := -1
+		for i, rd := range ref.Shape {
+			if rd == d {
+				found = i
+				break
+			}
+		}
+		if found < 0 {
+			fail("Shape", "", "symbolic dim %s of target %s is not a dim of %s", d, target, ref)
+		}
+		flush()
+		parts = append(parts, DimOf(ref, found))
+	}
+	flush()
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return Concat(0, parts...)
+}
+
+// Const adds a Constant node holding data.
+func Const(g *Graph, data *Data) *Value {
+	return g.AddNode("Constant", nil, Attrs{"value": data})[0]
+}
+
+// ConstInts adds an int64 vector constant.
+func ConstInts(g *Graph, vals ...int64) *Value {
+	return Const(g, NewData([]int64{int64(len(vals))}, vals))
+}
+
+// Scalar adds a rank-0 constant of dtype dt holding x.
+func Scalar(g *Graph, dt DType, x float64) *Value {
+	return Const(g, scalarData(dt, x))
+}
+
+// ScalarLike adds a rank-0 constant with v's dtype.
+func ScalarLike(v *Value, x float64) *Value { return Scalar(v.g, v.DType, x) }
+
+func scalarData(dt DType, x float64) *Data {
+	switch dt {
+	case Float32:
+		return NewData(nil, []float32{float32(x)})
+	case Float64:
+		return NewData(nil, []float64{x})
+	case Int64:
+		return NewData(nil, []int64{int64(x)})
+	case Int32:
+		return NewData(nil, []int32{int32(x)})
+	case Bool:
+		return NewData(nil, []bool{x != 0})
+	case Float16, BFloat16:
+		raw := make([]byte, 2)
+		bits := Float32ToBF16(float32(x))
+		if dt == Float16 {
+			bits = Float32ToF16(float32(x))
+		}
+		binary.LittleEndian.PutUint16(raw, bits)
+		d, _ := RawData(dt, nil, raw)
+		return d
+	}
+	fail("Constant", "", "no scalar of dtype %s", dt)
+	return nil
+}
+
+// Float32ToBF16 rounds to the nearest bfloat16 (ties to even), keeping NaN.
+func Float32ToBF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	if f != f {
+		return uint16(b>>16) | 0x40
+	}
+	b += 0x7fff + (b>>16)&1
+	return uint16(b >> 16)
+}
+
+// Float32ToF16 rounds to the nearest IEEE half (ties to even), with
+// overflow to infinity, subnormals and NaN.
+func Float32ToF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	abs := b & 0x7fffffff
+	if abs > 0x7f800000 { // NaN stays a (quiet) NaN
+		return sign | 0x7e00
+	}
+	exp := int32(abs>>23) - 127 + 15
+	mant := abs & 0x7fffff
+	if exp >= 0x1f {
+		return sign | 0x7c00
+	}
+	if exp <= 0 { // half subnormal, or underflow to zero
+		if exp < -10 {
+			return sign
+		}
+		mant |= 0x800000
+		shift := uint32(14 - exp)
+		half := uint32(1) << (shift - 1)
+		rounded := mant >> shift
+		rem := mant & (1<<shift - 1)
+		if rem > half || rem == half && rounded&1 == 1 {
+			rounded++
+		}
+		return sign | uint16(rounded)
+	}
+	h := uint32(exp)<<10 | mant>>13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || rem == 0x1000 && h&1 == 1 {
+		h++ // a carry into the exponent is the correct rounding (up to inf)
+	}
+	return sign | uint16(h)
+}
