@@ -794,3 +794,43 @@ func inferGather(n *Node) ([]outSpec, error) {
 	}
 	return []outSpec{{dtype: x.DType, shape: out, known: known}}, nil
 }
+
+func init() {
+	defOp("Pad", 2, 3, func(n *Node) ([]outSpec, error) {
+		x := n.Inputs[0]
+		if mode := n.Attrs.String("mode", "constant"); mode != "constant" {
+			return nil, fmt.Errorf("only constant padding is supported, got %q", mode)
+		}
+		pads, ok := constInts(n.Inputs[1])
+		if !ok || len(pads) != 2*x.Rank() {
+			return nil, fmt.Errorf("pads must be a constant of length %d", 2*x.Rank())
+		}
+		out := x.Shape.Clone()
+		for i := range out {
+			before, after := pads[i], pads[i+x.Rank()]
+			if before == 0 && after == 0 {
+				continue
+			}
+			if before < 0 || after < 0 {
+				return nil, fmt.Errorf("negative pads %v", pads)
+			}
+			d, ok := out[i].Size()
+			if !ok {
+				return nil, fmt.Errorf("cannot pad symbolic dim %s", out[i])
+			}
+			out[i] = D(d + before + after)
+		}
+		return one(x.DType, out)
+	})
+	defOp("GatherND", 2, 2, func(n *Node) ([]outSpec, error) {
+		x, idx := n.Inputs[0], n.Inputs[1]
+		if idx.DType != Int64 || idx.Rank() < 1 {
+			return nil, fmt.Errorf("indices must be int64 of rank >= 1")
+		}
+		k, ok := idx.Shape[idx.Rank()-1].Size()
+		if !ok || int(k) > x.Rank() {
+			return nil, fmt.Errorf("last indices dim must be static and <= data rank")
+		}
+		return one(x.DType, append(idx.Shape[:idx.Rank()-1].Clone(), x.Shape[k:]...))
+	})
+}

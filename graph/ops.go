@@ -378,3 +378,25 @@ func Float32ToF16(f float32) uint16 {
 	}
 	return sign | uint16(h)
 }
+
+// Pad adds zeros: pads lists the counts before each axis, then after each.
+func Pad(x *Value, pads ...int64) *Value {
+	return add1("Pad", []*Value{x, ConstInts(x.g, pads...)}, Attrs{"mode": "constant"})
+}
+
+// GatherND picks slices of x at the index tuples in the last axis of indices.
+func GatherND(x, indices *Value) *Value { return add1("GatherND", []*Value{x, indices}, nil) }
+
+// ZerosLike returns zeros with x's dtype and shape.
+func ZerosLike(x *Value) *Value {
+	z := ScalarLike(x, 0)
+	if dims, ok := x.Shape.Static(); ok {
+		return Expand(z, ConstInts(x.g, dims...))
+	}
+	return Expand(z, ShapeOf(x))
+}
+
+// OnesLike returns ones with x's dtype and shape.
+func OnesLike(x *Value) *Value {
+	return Add(ZerosLike(x), ScalarLike(x, 1))
+}

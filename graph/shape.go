@@ -235,3 +235,12 @@ func shapeList(shapes []Shape) string {
 	}
 	return strings.Join(parts, " and ")
 }
+
+// MustStatic returns the static size or panics (for tests and shapes known
+// to be static).
+func (d Dim) MustStatic() int64 {
+	if d.syms != "" {
+		panic("graph: dim " + d.String() + " is symbolic")
+	}
+	return d.coef
+}

@@ -40,6 +40,11 @@ type Options struct {
 	DeviceID int
 	// ProfilePrefix enables ORT's JSON profiler (files start with it).
 	ProfilePrefix string
+	// Optimization is ORT's graph optimization level: "" or "all" (the
+	// default), "extended", "basic" or "none". float64 graphs (gradient
+	// checks) use "basic": ORT 1.24's MatMul+Transpose fusion emits a
+	// FusedMatMul that has only a float32 CPU kernel.
+	Optimization string
 }
 
 // EnvDebugDir names a directory where models ONNX Runtime rejects are saved
@@ -122,6 +127,20 @@ func sessionOptions(opts Options) (*ort.SessionOptions, error) {
 		so.Destroy()
 		return nil, err
 	}
+	levels := map[string]ort.GraphOptimizationLevel{
+		"": ort.GraphOptimizationLevelEnableAll, "all": ort.GraphOptimizationLevelEnableAll,
+		"extended": ort.GraphOptimizationLevelEnableExtended, "basic": ort.GraphOptimizationLevelEnableBasic,
+		"none": ort.GraphOptimizationLevelDisableAll,
+	}
+	level, ok := levels[opts.Optimization]
+	if !ok {
+		so.Destroy()
+		return nil, fmt.Errorf("unknown optimization level %q (want all, extended, basic or none)", opts.Optimization)
+	}
+	if err := so.SetGraphOptimizationLevel(level); err != nil {
+		so.Destroy()
+		return nil, err
+	}
 	if opts.ProfilePrefix != "" {
 		if err := so.EnableProfiling(opts.ProfilePrefix); err != nil {
 			so.Destroy()
@@ -190,12 +209,15 @@ func ProbeProviders() map[Provider]error {
 
 // Run executes the model. inputs follow s.Inputs; outputs follow s.Outputs,
 // and a nil entry is allocated by ONNX Runtime and returned (the caller then
-// owns it). Pre-allocated outputs are written in place.
+// owns it). Pre-allocated outputs are written in place. With outputs nil,
+// Run finds the scalar outputs itself (one extra ORT session, once); pass
+// OutputsFor(graph outputs) to avoid that.
 func (s *Session) Run(inputs, outputs []*Tensor) ([]*Tensor, error) {
 	if len(inputs) != len(s.Inputs) {
 		return nil, fmt.Errorf("%s: %d inputs given, model takes %d (%v)", s.what, len(inputs), len(s.Inputs), s.Inputs)
 	}
-	if outputs == nil {
+	autoAll := outputs == nil
+	if autoAll {
 		outputs = make([]*Tensor, len(s.Outputs))
 	}
 	if len(outputs) != len(s.Outputs) {
@@ -213,6 +235,9 @@ func (s *Session) Run(inputs, outputs []*Tensor) ([]*Tensor, error) {
 		if t != nil {
 			out[i] = t.value
 			continue
+		}
+		if !autoAll {
+			continue // the caller pre-allocated what needs it (see OutputsFor)
 		}
 		scalars, err := s.scalarOutputs()
 		if err != nil {

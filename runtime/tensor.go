@@ -43,6 +43,9 @@ func NewTensor[T Element](shape []int64, data []T) (*Tensor, error) {
 	if n := numElements(shape); n != int64(len(data)) {
 		return nil, fmt.Errorf("tensor of shape %v needs %d values, got %d", shape, n, len(data))
 	}
+	if err := Init(""); err != nil {
+		return nil, err
+	}
 	t := &Tensor{DType: dtypeOf[T](), Shape: append([]int64{}, shape...)}
 	var err error
 	if len(shape) == 0 {
@@ -80,6 +83,9 @@ func NewEmpty(dt graph.DType, shape []int64) (*Tensor, error) {
 func NewRaw(dt graph.DType, shape []int64, raw []byte) (*Tensor, error) {
 	if want := numElements(shape) * int64(dt.Size()); want != int64(len(raw)) {
 		return nil, fmt.Errorf("%s%v needs %d bytes, got %d", dt, shape, want, len(raw))
+	}
+	if err := Init(""); err != nil {
+		return nil, err
 	}
 	v, err := ort.NewCustomDataTensor(ort.NewShape(shape...), raw, ort.TensorElementDataType(dt))
 	if err != nil {
@@ -220,4 +226,21 @@ func wrap(v ort.Value) (*Tensor, error) {
 		return nil, fmt.Errorf("unsupported output value %T", v)
 	}
 	return &Tensor{DType: dt, Shape: shape, value: v}, nil
+}
+
+// OutputsFor returns an output slice for Session.Run matching outs:
+// rank-0 outputs are pre-allocated (onnxruntime_go cannot auto-allocate
+// scalars), the rest are nil and allocated by ONNX Runtime.
+func OutputsFor(outs []*graph.Value) ([]*Tensor, error) {
+	res := make([]*Tensor, len(outs))
+	for i, o := range outs {
+		if o.Rank() == 0 {
+			t, err := NewEmpty(o.DType, nil)
+			if err != nil {
+				return nil, fmt.Errorf("output %s: %w", o.Name(), err)
+			}
+			res[i] = t
+		}
+	}
+	return res, nil
 }

@@ -1,0 +1,187 @@
+package graph
+
+import "sort"
+
+// vjpRule returns the gradient for each input of n given the gradients of
+// its outputs (gy[i] is nil when output i does not reach the loss). need[i]
+// says whether input i wants a gradient; a rule must return nil where it
+// does not, so frozen weights cost nothing.
+type vjpRule func(n *Node, gy []*Value, need []bool) []*Value
+
+// nonDifferentiable ops pass no gradient: their outputs are integers or
+// booleans, or their derivative is zero almost everywhere.
+var nonDifferentiable = map[string]bool{
+	"Shape": true, "Equal": true, "Less": true, "Greater": true, "Not": true,
+	"Sign": true, "Constant": true,
+}
+
+// Grad returns d(loss)/d(wrt[i]) for a scalar (one-element) float loss,
+// emitting the backward nodes into loss's graph. Only nodes on a path from
+// some wrt to loss are differentiated; integer/bool values, StopGradient
+// values and everything not upstream of a wrt get no gradient. A wrt that
+// does not reach the loss gets zeros.
+func Grad(loss *Value, wrt []*Value) []*Value {
+	g := loss.g
+	g.checkOwn("Grad", wrt...)
+	if !loss.DType.IsFloat() {
+		fail("Grad", loss.name, "loss must be floating point, got %s", loss.DType)
+	}
+	if n := loss.Shape.NumElements(); !n.Is(1) {
+		fail("Grad", loss.name, "loss must have one element, got shape %s", loss.Shape)
+	}
+	// Forward reachability from wrt.
+	fromWrt := make([]bool, len(g.values))
+	for _, w := range wrt {
+		if !w.DType.IsFloat() {
+			fail("Grad", w.name, "cannot differentiate with respect to %s tensor", w.DType)
+		}
+		fromWrt[w.id] = true
+	}
+	lossNode := len(g.nodes) - 1
+	if loss.Producer != nil {
+		lossNode = loss.Producer.ID
+	}
+	for _, n := range g.nodes[:lossNode+1] {
+		if nonDifferentiable[n.Op] {
+			continue
+		}
+		reach := false
+		for _, in := range n.Inputs {
+			if in != nil && fromWrt[in.id] && in.DType.IsFloat() {
+				reach = true
+			}
+		}
+		for _, out := range n.Outputs {
+			fromWrt[out.id] = reach && out.DType.IsFloat() && !out.stopGradient
+		}
+	}
+	if !fromWrt[loss.id] {
+		return zerosFor(wrt)
+	}
+	adj := map[*Value]*Value{loss: Expand(ScalarLike(loss, 1), ConstInts(g, staticOr1(loss.Shape)...))}
+	for id := lossNode; id >= 0; id-- {
+		n := g.nodes[id]
+		gy := make([]*Value, len(n.Outputs))
+		any := false
+		for i, out := range n.Outputs {
+			gy[i] = adj[out]
+			any = any || gy[i] != nil
+		}
+		if !any || nonDifferentiable[n.Op] {
+			continue
+		}
+		need := make([]bool, len(n.Inputs))
+		needAny := false
+		for i, in := range n.Inputs {
+			need[i] = in != nil && fromWrt[in.id]
+			needAny = needAny || need[i]
+		}
+		if !needAny {
+			continue
+		}
+		rule, ok := vjpTable[n.Op]
+		if !ok {
+			fail("Grad", n.Name, "op %s (created at %s) has no gradient rule", n.Op, n.Where)
+		}
+		gx := rule(n, gy, need)
+		for i, in := range n.Inputs {
+			if !need[i] {
+				continue
+			}
+			if i >= len(gx) || gx[i] == nil {
+				fail("Grad", n.Name, "gradient rule of %s gave no gradient for input %d (%s)", n.Op, i, in.name)
+			}
+			if !gx[i].Shape.Equal(in.Shape) || gx[i].DType != in.DType {
+				fail("Grad", n.Name, "gradient rule of %s gave %s%s for input %d, want %s%s", n.Op, gx[i].DType, gx[i].Shape, i, in.DType, in.Shape)
+			}
+			if prev := adj[in]; prev != nil {
+				adj[in] = Add(prev, gx[i]) // fan-out: accumulate
+			} else {
+				adj[in] = gx[i]
+			}
+		}
+	}
+	out := make([]*Value, len(wrt))
+	for i, w := range wrt {
+		if adj[w] != nil {
+			out[i] = adj[w]
+		} else {
+			out[i] = ZerosLike(w)
+		}
+	}
+	return out
+}
+
+func staticOr1(s Shape) []int64 {
+	dims := make([]int64, len(s))
+	for i := range dims {
+		dims[i] = 1
+	}
+	return dims
+}
+
+func zerosFor(vs []*Value) []*Value {
+	out := make([]*Value, len(vs))
+	for i, v := range vs {
+		out[i] = ZerosLike(v)
+	}
+	return out
+}
+
+// DifferentiableOps lists ops with a gradient rule; NonDifferentiableOps
+// the ops that deliberately pass none. Together they cover SupportedOps
+// (a test enforces it).
+func DifferentiableOps() []string {
+	var ops []string
+	for k := range vjpTable {
+		ops = append(ops, k)
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+// NonDifferentiableOps lists the ops that pass no gradient.
+func NonDifferentiableOps() []string {
+	var ops []string
+	for k := range nonDifferentiable {
+		ops = append(ops, k)
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+// unbroadcast sums g over the axes along which a value of shape target was
+// broadcast to g's shape, giving a gradient of exactly target's shape.
+func unbroadcast(g *Value, target Shape) *Value {
+	if g.Shape.Equal(target) {
+		return g
+	}
+	lead := g.Rank() - target.Rank()
+	if lead < 0 {
+		fail("Grad", "", "cannot unbroadcast %s to %s", g.Shape, target)
+	}
+	var axes []int
+	for i := 0; i < g.Rank(); i++ {
+		if i < lead {
+			axes = append(axes, i)
+			continue
+		}
+		t := target[i-lead]
+		switch {
+		case t == g.Shape[i]:
+		case t.Is(1):
+			axes = append(axes, i)
+		default:
+			fail("Grad", "", "cannot unbroadcast %s to %s (dim %d)", g.Shape, target, i)
+		}
+	}
+	r := ReduceSum(g, axes, true)
+	if lead > 0 {
+		leading := make([]int, lead)
+		for i := range leading {
+			leading[i] = i
+		}
+		r = Squeeze(r, leading...)
+	}
+	return r
+}
