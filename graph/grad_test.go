@@ -52,7 +52,7 @@ func f64(shape ...int64) inSpec { return inSpec{shape: shape} }
 func gradCases() []gradCase {
 	bin := func(op string, f func(a, b *graph.Value) *graph.Value, sa, sb []int64) gradCase {
 		return gradCase{name: fmt.Sprintf("%s%v%v", op, sa, sb), op: op,
-			ins: []inSpec{{shape: sa, gen: positive}, {shape: sb, gen: positive}},
+			ins:   []inSpec{{shape: sa, gen: positive}, {shape: sb, gen: positive}},
 			build: func(in []*graph.Value) *graph.Value { return f(in[0], in[1]) }}
 	}
 	un := func(op string, f func(x *graph.Value) *graph.Value, gen func(*rand.Rand, int) float64) gradCase {
