@@ -573,6 +573,11 @@ func sliceDim(d Dim, start, end Dim, step int64) (Dim, error) {
 	if n, ok := d.Size(); ok {
 		s, sok := start.Size()
 		e, eok := end.Size()
+		if sok && s == 0 && !eok {
+			// A table cut to a runtime length (RoPE [max_pos] -> [seq]):
+			// the length is the symbolic end, assumed to fit.
+			return end, nil
+		}
 		if !sok || !eok {
 			return Dim{}, fmt.Errorf("symbolic bounds on a static dim")
 		}

@@ -1,0 +1,265 @@
+// Package models turns Hugging Face decoder checkpoints (config.json +
+// safetensors) into nrgraph forward graphs: one file per architecture maps
+// the HF config and tensor names onto the shared decoder builder.
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Config is the architecture-independent description of a decoder. Each
+// architecture's loader fills it from its config.json; the decoder builder
+// reads only this.
+type Config struct {
+	Arch         string // the HF "architectures" entry, e.g. LlamaForCausalLM
+	Vocab        int
+	Hidden       int // d
+	Intermediate int // FFN hidden size
+	Layers       int
+	Heads        int
+	KVHeads      int
+	HeadDim      int
+	RMSEps       float64
+	RopeTheta    float64
+	MaxPositions int
+	Tied         bool   // lm_head shares the embedding matrix
+	Act          string // FFN activation: "silu" or "gelu_tanh"
+	// Gemma family.
+	NormPlusOne bool // RMSNorm scales by (1 + w)
+	EmbedScale  bool // embeddings multiplied by sqrt(d)
+	// Gemma 2.
+	PostNorms     bool    // extra norms after attention and FFN
+	AttnSoftcap   float64 // 0: none
+	FinalSoftcap  float64 // 0: none
+	QueryScale    float64 // multiplier of q·k (1/sqrt(head_dim) by default)
+	SlidingWindow int     // 0: none; else on even layers (HF Gemma2)
+	// DType is the checkpoint's weight dtype ("float32", "bfloat16", ...).
+	DType string
+}
+
+// IsSliding reports whether layer uses sliding-window attention.
+func (c Config) IsSliding(layer int) bool { return c.SlidingWindow > 0 && layer%2 == 0 }
+
+// Validate checks internal consistency.
+func (c Config) Validate() error {
+	var errs []string
+	pos := map[string]int{"vocab_size": c.Vocab, "hidden_size": c.Hidden, "intermediate_size": c.Intermediate,
+		"num_hidden_layers": c.Layers, "num_attention_heads": c.Heads, "num_key_value_heads": c.KVHeads, "head_dim": c.HeadDim}
+	keys := make([]string, 0, len(pos))
+	for k := range pos {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if pos[k] <= 0 {
+			errs = append(errs, fmt.Sprintf("%s must be positive, got %d", k, pos[k]))
+		}
+	}
+	if c.KVHeads > 0 && c.Heads%c.KVHeads != 0 {
+		errs = append(errs, fmt.Sprintf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.Heads, c.KVHeads))
+	}
+	if c.HeadDim%2 != 0 {
+		errs = append(errs, fmt.Sprintf("head_dim %d must be even for RoPE", c.HeadDim))
+	}
+	if c.Act != "silu" && c.Act != "gelu_tanh" {
+		errs = append(errs, fmt.Sprintf("activation %q is not supported (silu, gelu_pytorch_tanh)", c.Act))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid %s config: %s", c.Arch, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// NumParams counts the backbone's parameters (embeddings counted once
+// when tied).
+func (c Config) NumParams() int64 {
+	d, f, hd := int64(c.Hidden), int64(c.Intermediate), int64(c.HeadDim)
+	attn := d*int64(c.Heads)*hd*2 + d*int64(c.KVHeads)*hd*2
+	norms := int64(2)
+	if c.PostNorms {
+		norms = 4
+	}
+	block := attn + 3*d*f + norms*d
+	total := int64(c.Layers)*block + int64(c.Vocab)*d + d
+	if !c.Tied {
+		total += int64(c.Vocab) * d
+	}
+	return total
+}
+
+// architecture parses one HF architecture's config.json and names its
+// tensors.
+type architecture struct {
+	parse func(raw []byte) (Config, error)
+	// tensors lists every checkpoint tensor with its [out, in]-style HF shape.
+	tensors func(c Config) []TensorSpec
+}
+
+// TensorSpec is a checkpoint tensor the architecture expects.
+type TensorSpec struct {
+	Name  string
+	Shape []int64
+}
+
+var architectures = map[string]architecture{}
+
+// register adds an architecture; duplicates are a programming error.
+func register(name string, a architecture) {
+	if _, dup := architectures[name]; dup {
+		panic("models: duplicate architecture " + name)
+	}
+	architectures[name] = a
+}
+
+// SupportedArchitectures lists the HF architecture strings nrgraph reads.
+func SupportedArchitectures() []string {
+	names := make([]string, 0, len(architectures))
+	for n := range architectures {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ParseConfig reads a config.json's bytes (path is for messages).
+func ParseConfig(path string, raw []byte) (Config, error) {
+	var head struct {
+		Architectures []string `json:"architectures"`
+		ModelType     string   `json:"model_type"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(head.Architectures) == 0 {
+		return Config{}, fmt.Errorf("%s: no \"architectures\" entry (supported: %s)", path, strings.Join(SupportedArchitectures(), ", "))
+	}
+	name := head.Architectures[0]
+	arch, ok := architectures[name]
+	if !ok {
+		return Config{}, fmt.Errorf("%s: unsupported architecture %q (supported: %s)", path, name, strings.Join(SupportedArchitectures(), ", "))
+	}
+	c, err := arch.parse(raw)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Arch = name
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// LoadConfig reads DIR/config.json.
+func LoadConfig(dir string) (Config, error) {
+	path := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read model config: %w", err)
+	}
+	return ParseConfig(path, raw)
+}
+
+// ExpectedTensors lists the checkpoint tensors c's architecture needs.
+func ExpectedTensors(c Config) []TensorSpec {
+	return architectures[c.Arch].tensors(c)
+}
+
+// hfCommon is the config.json fields shared by the Llama family.
+type hfCommon struct {
+	VocabSize             int     `json:"vocab_size"`
+	HiddenSize            int     `json:"hidden_size"`
+	IntermediateSize      int     `json:"intermediate_size"`
+	NumHiddenLayers       int     `json:"num_hidden_layers"`
+	NumAttentionHeads     int     `json:"num_attention_heads"`
+	NumKeyValueHeads      int     `json:"num_key_value_heads"`
+	HeadDim               int     `json:"head_dim"`
+	RMSNormEps            float64 `json:"rms_norm_eps"`
+	RopeTheta             float64 `json:"rope_theta"`
+	MaxPositionEmbeddings int     `json:"max_position_embeddings"`
+	TieWordEmbeddings     *bool   `json:"tie_word_embeddings"`
+	HiddenAct             string  `json:"hidden_act"`
+	HiddenActivation      string  `json:"hidden_activation"`
+	TorchDType            string  `json:"torch_dtype"`
+	RopeScaling           any     `json:"rope_scaling"`
+}
+
+func (h hfCommon) toConfig(defaultTied bool) (Config, error) {
+	if h.RopeScaling != nil {
+		return Config{}, fmt.Errorf("rope_scaling is not supported yet")
+	}
+	c := Config{
+		Vocab: h.VocabSize, Hidden: h.HiddenSize, Intermediate: h.IntermediateSize, Layers: h.NumHiddenLayers,
+		Heads: h.NumAttentionHeads, KVHeads: h.NumKeyValueHeads, HeadDim: h.HeadDim, RMSEps: h.RMSNormEps,
+		RopeTheta: h.RopeTheta, MaxPositions: h.MaxPositionEmbeddings, Tied: defaultTied, DType: h.TorchDType,
+	}
+	if h.TieWordEmbeddings != nil {
+		c.Tied = *h.TieWordEmbeddings
+	}
+	if c.KVHeads == 0 {
+		c.KVHeads = c.Heads
+	}
+	if c.HeadDim == 0 && c.Heads > 0 {
+		c.HeadDim = c.Hidden / c.Heads
+	}
+	if c.RMSEps == 0 {
+		c.RMSEps = 1e-6
+	}
+	if c.RopeTheta == 0 {
+		c.RopeTheta = 10000
+	}
+	if c.MaxPositions == 0 {
+		c.MaxPositions = 2048
+	}
+	act := h.HiddenActivation
+	if act == "" {
+		act = h.HiddenAct
+	}
+	switch act {
+	case "silu", "swish", "":
+		c.Act = "silu"
+	case "gelu_pytorch_tanh", "gelu_tanh", "gelu":
+		// HF Gemma maps "gelu" to the tanh approximation too.
+		c.Act = "gelu_tanh"
+	default:
+		c.Act = act
+	}
+	if c.HeadDim > 0 {
+		c.QueryScale = 1 / math.Sqrt(float64(c.HeadDim))
+	}
+	return c, nil
+}
+
+// blockTensors lists the per-layer tensors of the Llama family.
+func blockTensors(c Config, extraNorms []string) []TensorSpec {
+	d, f, hd := int64(c.Hidden), int64(c.Intermediate), int64(c.HeadDim)
+	var out []TensorSpec
+	for i := 0; i < c.Layers; i++ {
+		p := fmt.Sprintf("model.layers.%d.", i)
+		out = append(out,
+			TensorSpec{p + "input_layernorm.weight", []int64{d}},
+			TensorSpec{p + "post_attention_layernorm.weight", []int64{d}},
+			TensorSpec{p + "self_attn.q_proj.weight", []int64{int64(c.Heads) * hd, d}},
+			TensorSpec{p + "self_attn.k_proj.weight", []int64{int64(c.KVHeads) * hd, d}},
+			TensorSpec{p + "self_attn.v_proj.weight", []int64{int64(c.KVHeads) * hd, d}},
+			TensorSpec{p + "self_attn.o_proj.weight", []int64{d, int64(c.Heads) * hd}},
+			TensorSpec{p + "mlp.gate_proj.weight", []int64{f, d}},
+			TensorSpec{p + "mlp.up_proj.weight", []int64{f, d}},
+			TensorSpec{p + "mlp.down_proj.weight", []int64{d, f}},
+		)
+		for _, n := range extraNorms {
+			out = append(out, TensorSpec{p + n + ".weight", []int64{d}})
+		}
+	}
+	out = append(out, TensorSpec{"model.embed_tokens.weight", []int64{int64(c.Vocab), d}}, TensorSpec{"model.norm.weight", []int64{d}})
+	if !c.Tied {
+		out = append(out, TensorSpec{"lm_head.weight", []int64{int64(c.Vocab), d}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

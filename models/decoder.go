@@ -1,0 +1,356 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nrgraph/nrgraph/graph"
+)
+
+// Graph input names of a forward graph.
+const (
+	InputIDs      = "input_ids"      // int64 [batch, seq]
+	AttentionMask = "attention_mask" // float32 [batch, seq]: 1 real token, 0 padding (right-padded)
+	Targets       = "targets"        // int64 [batch, seq]: next-token ids
+)
+
+// Symbolic dims of forward graphs.
+const (
+	Batch = "batch"
+	Seq   = "seq"
+)
+
+// maskValue is added to disallowed attention logits. Finite (not -inf) so a
+// fully padded row yields a uniform softmax instead of NaN.
+const maskValue = -1e9
+
+// ForwardOptions customise a forward graph.
+type ForwardOptions struct {
+	// Trainable reports whether a checkpoint tensor becomes a graph input
+	// (trained, fed each step) rather than a frozen initializer.
+	Trainable func(name string) bool
+	// ComputeDType is the activation dtype: Float32 (default) or Float64
+	// (gradient checks). Weights in other dtypes are cast at use.
+	ComputeDType graph.DType
+	// Extension splices an extension method into every block (adapters,
+	// LoRA); nil builds the plain backbone.
+	Extension Extension
+}
+
+// Extension is how extension methods enter the backbone without the
+// decoder knowing about them.
+type Extension interface {
+	// Linear may modify y = x·Wᵀ of the named projection (LoRA); return y
+	// to leave it alone.
+	Linear(b *BlockContext, name string, x, y *graph.Value) *graph.Value
+	// FFN returns what the block adds to the residual stream in place of
+	// the frozen FFN's output ffnOut, given the FFN's (normed) input.
+	FFN(b *BlockContext, ffnIn, ffnOut *graph.Value) *graph.Value
+}
+
+// BlockContext is what an extension knows about the block it is in.
+type BlockContext struct {
+	Layer  int
+	Config Config
+	G      *graph.Graph
+	DType  graph.DType
+	// Ref is a [batch, seq, d] activation for building runtime shapes.
+	Ref *graph.Value
+}
+
+// Forward is a built forward pass.
+type Forward struct {
+	IDs, Mask *graph.Value
+	Hidden    *graph.Value // final normed hidden state [batch, seq, d]
+	Logits    *graph.Value // [batch, seq, vocab], compute dtype
+	// Params maps HF tensor names to their graph values (inputs for
+	// trainable tensors, initializers otherwise).
+	Params map[string]*graph.Value
+	// Trainable lists the trainable backbone tensors in name order.
+	Trainable []*graph.Value
+}
+
+type builder struct {
+	g      *graph.Graph
+	c      Config
+	w      Weights
+	opts   ForwardOptions
+	dt     graph.DType
+	fwd    *Forward
+	ids    *graph.Value
+	ref    *graph.Value
+	cos    *graph.Value // [seq, head_dim]
+	sin    *graph.Value
+	causal map[int]*graph.Value // window -> additive mask [1, 1, 1, seq, seq]
+	keyPad *graph.Value         // [batch, 1, 1, 1, seq] additive
+}
+
+// BuildForward adds the decoder's forward pass to g. Like all graph
+// builders it panics with a *graph.Error on failure (use graph.Build).
+func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *Forward {
+	b := &builder{g: g, c: c, w: w, opts: opts, dt: opts.ComputeDType, causal: map[int]*graph.Value{}}
+	if b.dt == graph.InvalidDType {
+		b.dt = graph.Float32
+	}
+	b.fwd = &Forward{Params: map[string]*graph.Value{}}
+	b.ids = g.Input(InputIDs, graph.Int64, graph.S(Batch, Seq))
+	mask := g.Input(AttentionMask, graph.Float32, graph.S(Batch, Seq))
+	b.fwd.IDs, b.fwd.Mask = b.ids, mask
+
+	emb := b.param("model.embed_tokens.weight")
+	h := graph.Gather(emb, b.ids, 0) // [batch, seq, d]
+	if c.EmbedScale {
+		// HF Gemma multiplies by sqrt(d) rounded to the activation dtype.
+		h = graph.Mul(h, graph.ScalarLike(h, roundTo(b.dt, math.Sqrt(float64(c.Hidden)))))
+	}
+	b.ref = h
+	b.ropeTables()
+	b.keyPad = graph.Mul(graph.Sub(graph.ScalarLike(mask, 1), mask), graph.ScalarLike(mask, maskValue))
+	b.keyPad = graph.Cast(graph.Unsqueeze(b.keyPad, 1, 2, 3), b.dt)
+
+	for layer := 0; layer < c.Layers; layer++ {
+		h = b.block(layer, h)
+	}
+	h = b.rmsNorm(h, "model.norm.weight")
+	b.fwd.Hidden = h
+	var head *graph.Value
+	if c.Tied {
+		head = emb
+	} else {
+		head = b.param("lm_head.weight")
+	}
+	logits := b.linearW(h, head, int64(c.Vocab))
+	if c.FinalSoftcap > 0 {
+		logits = softcap(logits, c.FinalSoftcap)
+	}
+	b.fwd.Logits = logits
+	return b.fwd
+}
+
+// roundTo rounds x to the precision of dt (HF computes the Gemma embedding
+// normaliser in the activation dtype).
+func roundTo(dt graph.DType, x float64) float64 {
+	if dt == graph.Float32 {
+		return float64(float32(x))
+	}
+	return x
+}
+
+// param returns a checkpoint tensor as a graph value in the compute dtype.
+func (b *builder) param(name string) *graph.Value {
+	if v, ok := b.fwd.Params[name]; ok {
+		return b.compute(v)
+	}
+	d, err := b.w.Tensor(name)
+	if err != nil {
+		panic(&graph.Error{Op: "Weights", Node: name, Err: err})
+	}
+	var v *graph.Value
+	if b.opts.Trainable != nil && b.opts.Trainable(name) {
+		dt := b.dt // trained copies live in the compute dtype (float32 master weights)
+		v = b.g.Input(name, dt, graph.StaticShape(d.Dims))
+		b.fwd.Trainable = append(b.fwd.Trainable, v)
+	} else {
+		v = b.g.Initializer(name, d)
+	}
+	b.fwd.Params[name] = v
+	return b.compute(v)
+}
+
+func (b *builder) compute(v *graph.Value) *graph.Value { return graph.Cast(v, b.dt) }
+
+// linearW computes x·Wᵀ for an HF [out, in] weight as one GEMM over the
+// flattened batch (no transposed copy of W, and a GEMM-only gradient).
+func (b *builder) linearW(x, w *graph.Value, out int64) *graph.Value {
+	in := x.Shape[x.Rank()-1].MustStatic()
+	flat := graph.Reshape(x, -1, in)
+	y := graph.Gemm(flat, w, nil, false, true, 1, 0)
+	target := append(x.Shape[:x.Rank()-1].Clone(), graph.D(out))
+	return graph.ReshapeLike(y, target, x)
+}
+
+// linear is a named projection of the block, open to extensions (LoRA).
+func (b *builder) linear(bc *BlockContext, x *graph.Value, name string, out int64) *graph.Value {
+	y := b.linearW(x, b.param(name), out)
+	if b.opts.Extension != nil {
+		y = b.opts.Extension.Linear(bc, name, x, y)
+	}
+	return y
+}
+
+// rmsNorm: x / sqrt(mean(x²) + eps) * w   (Gemma: * (1 + w)).
+func (b *builder) rmsNorm(x *graph.Value, name string) *graph.Value {
+	w := b.param(name)
+	ms := graph.ReduceMean(graph.Mul(x, x), []int{-1}, true)
+	normed := graph.Mul(x, graph.Reciprocal(graph.Sqrt(graph.Add(ms, graph.ScalarLike(x, b.c.RMSEps)))))
+	if b.c.NormPlusOne {
+		w = graph.Add(w, graph.ScalarLike(w, 1))
+	}
+	return graph.Mul(normed, w)
+}
+
+func softcap(x *graph.Value, cap float64) *graph.Value {
+	return graph.Mul(graph.Tanh(graph.Div(x, graph.ScalarLike(x, cap))), graph.ScalarLike(x, cap))
+}
+
+// ropeTables makes cos/sin [seq, head_dim] (HF convention: frequencies
+// repeated over both halves), cut from [max_positions, head_dim] tables.
+func (b *builder) ropeTables() {
+	hd, maxPos := b.c.HeadDim, b.c.MaxPositions
+	cos, sin := make([]float64, maxPos*hd), make([]float64, maxPos*hd)
+	for p := 0; p < maxPos; p++ {
+		for i := 0; i < hd/2; i++ {
+			// HF computes inv_freq in float32: match it.
+			invFreq := float64(float32(1 / math.Pow(b.c.RopeTheta, float64(2*i)/float64(hd))))
+			angle := float64(p) * invFreq
+			if b.dt == graph.Float32 {
+				angle = float64(float32(p) * float32(invFreq))
+			}
+			for _, j := range []int{i, i + hd/2} {
+				cos[p*hd+j], sin[p*hd+j] = math.Cos(angle), math.Sin(angle)
+			}
+		}
+	}
+	table := func(name string, vals []float64) *graph.Value {
+		dims := []int64{int64(maxPos), int64(hd)}
+		var d *graph.Data
+		if b.dt == graph.Float64 {
+			d = graph.NewData(dims, vals)
+		} else {
+			f := make([]float32, len(vals))
+			for i, v := range vals {
+				f[i] = float32(v)
+			}
+			d = graph.NewData(dims, f)
+		}
+		full := b.g.Initializer(name, d)
+		return graph.SliceTo(full, 0, graph.ConstInts(b.g, 0), graph.DimOf(b.ids, 1))
+	}
+	b.cos, b.sin = table("rope.cos", cos), table("rope.sin", sin)
+}
+
+// rope applies rotary embeddings to x [batch, heads, seq, hd]:
+// x·cos + rotate_half(x)·sin with rotate_half(x) = [-x2, x1].
+func (b *builder) rope(x *graph.Value) *graph.Value {
+	hd := int64(b.c.HeadDim)
+	halves := graph.Split(x, -1, hd/2, hd/2)
+	rot := graph.Concat(-1, graph.Neg(halves[1]), halves[0])
+	return graph.Add(graph.Mul(x, b.cos), graph.Mul(rot, b.sin))
+}
+
+// causalMask returns the additive [seq, seq] mask allowing j <= i (and
+// i - j < window when window > 0).
+func (b *builder) causalMask(window int) *graph.Value {
+	if m, ok := b.causal[window]; ok {
+		return m
+	}
+	seq := graph.DimOf(b.ids, 1)
+	ones := graph.Expand(graph.Scalar(b.g, b.dt, 1), graph.Concat(0, seq, seq))
+	allowed := graph.Trilu(ones, 0, false)
+	if window > 0 {
+		allowed = graph.Sub(allowed, graph.Trilu(ones, int64(-window), false))
+	}
+	m := graph.Mul(graph.Sub(graph.ScalarLike(allowed, 1), allowed), graph.ScalarLike(allowed, maskValue))
+	b.causal[window] = m
+	return m
+}
+
+func (b *builder) block(layer int, x *graph.Value) *graph.Value {
+	c := b.c
+	p := fmt.Sprintf("model.layers.%d.", layer)
+	bc := &BlockContext{Layer: layer, Config: c, G: b.g, DType: b.dt, Ref: b.ref}
+
+	// Attention.
+	h := b.rmsNorm(x, p+"input_layernorm.weight")
+	attn := b.attention(bc, h, p)
+	if c.PostNorms {
+		attn = b.rmsNorm(attn, p+"post_attention_layernorm.weight")
+	}
+	x = graph.Add(x, attn)
+
+	// FFN (GLU), with the extension beside it.
+	var ffnIn *graph.Value
+	if c.PostNorms {
+		ffnIn = b.rmsNorm(x, p+"pre_feedforward_layernorm.weight")
+	} else {
+		ffnIn = b.rmsNorm(x, p+"post_attention_layernorm.weight")
+	}
+	f := int64(c.Intermediate)
+	gate := b.linear(bc, ffnIn, p+"mlp.gate_proj.weight", f)
+	up := b.linear(bc, ffnIn, p+"mlp.up_proj.weight", f)
+	ffn := b.linear(bc, graph.Mul(Activation(c.Act, gate), up), p+"mlp.down_proj.weight", int64(c.Hidden))
+	if c.PostNorms {
+		ffn = b.rmsNorm(ffn, p+"post_feedforward_layernorm.weight")
+	}
+	if b.opts.Extension != nil {
+		ffn = b.opts.Extension.FFN(bc, ffnIn, ffn)
+	}
+	return graph.Add(x, ffn)
+}
+
+// attention: grouped-query attention with RoPE, causal (optionally
+// sliding-window) and key-padding masks, optional logit soft-capping.
+// Query heads are laid out [batch, kv, group, seq, hd] so each KV head
+// broadcasts over its group inside MatMul instead of being copied.
+func (b *builder) attention(bc *BlockContext, h *graph.Value, p string) *graph.Value {
+	c := b.c
+	hd, heads, kv := int64(c.HeadDim), int64(c.Heads), int64(c.KVHeads)
+	group := heads / kv
+	q := b.linear(bc, h, p+"self_attn.q_proj.weight", heads*hd)
+	k := b.linear(bc, h, p+"self_attn.k_proj.weight", kv*hd)
+	v := b.linear(bc, h, p+"self_attn.v_proj.weight", kv*hd)
+
+	q = b.rope(graph.Transpose(graph.Reshape(q, 0, 0, heads, hd), 0, 2, 1, 3)) // [b, H, s, hd]
+	k = b.rope(graph.Transpose(graph.Reshape(k, 0, 0, kv, hd), 0, 2, 1, 3))    // [b, KV, s, hd]
+	v = graph.Transpose(graph.Reshape(v, 0, 0, kv, hd), 0, 2, 1, 3)
+
+	q5 := graph.Reshape(q, 0, kv, group, -1, hd) // [b, KV, G, s, hd]
+	k5 := graph.Unsqueeze(k, 2)                  // [b, KV, 1, s, hd]
+	v5 := graph.Unsqueeze(v, 2)                  // [b, KV, 1, s, hd]
+	kT := graph.Transpose(k5, 0, 1, 2, 4, 3)     // [b, KV, 1, hd, s]
+	scores := graph.Mul(graph.MatMul(q5, kT), graph.ScalarLike(q5, c.QueryScale))
+	if c.AttnSoftcap > 0 {
+		scores = softcap(scores, c.AttnSoftcap)
+	}
+	window := 0
+	if c.IsSliding(bc.Layer) {
+		window = c.SlidingWindow
+	}
+	scores = graph.Add(graph.Add(scores, b.causalMask(window)), b.keyPad)
+	probs := graph.Softmax(scores, -1)
+	ctx := graph.MatMul(probs, v5)            // [b, KV, G, s, hd]
+	ctx = graph.Transpose(ctx, 0, 3, 1, 2, 4) // [b, s, KV, G, hd]
+	ctx = graph.Reshape(ctx, 0, 0, heads*hd)
+	return b.linear(bc, ctx, p+"self_attn.o_proj.weight", int64(c.Hidden))
+}
+
+// Activation applies the backbone's FFN activation: SiLU x·σ(x), or the
+// tanh approximation of GELU 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+func Activation(name string, x *graph.Value) *graph.Value {
+	switch name {
+	case "silu":
+		return graph.Mul(x, graph.Sigmoid(x))
+	case "gelu_tanh":
+		inner := graph.Mul(graph.ScalarLike(x, math.Sqrt(2/math.Pi)),
+			graph.Add(x, graph.Mul(graph.ScalarLike(x, 0.044715), graph.Mul(x, graph.Mul(x, x)))))
+		return graph.Mul(graph.Mul(graph.ScalarLike(x, 0.5), x), graph.Add(graph.ScalarLike(x, 1), graph.Tanh(inner)))
+	}
+	panic(&graph.Error{Op: "Activation", Err: fmt.Errorf("unknown activation %q", name)})
+}
+
+// TargetLogProbs returns log p(targets) per position [batch, seq] via
+// LogSoftmax + GatherElements (cheaper in ORT than SoftmaxCrossEntropyLoss,
+// and its gradient is softmax - onehot).
+func TargetLogProbs(logits, targets *graph.Value) *graph.Value {
+	logp := graph.LogSoftmax(logits, -1)
+	return graph.Squeeze(graph.GatherElements(logp, graph.Unsqueeze(targets, 2), 2), 2)
+}
+
+// MaskedMean is sum(x·mask)/max(sum(mask), 1) over all positions; padded
+// positions contribute exactly zero (to the value and the gradient).
+func MaskedMean(x, mask *graph.Value) *graph.Value {
+	m := graph.Cast(mask, x.DType)
+	total := graph.ReduceSum(graph.Mul(x, m), nil, false)
+	count := graph.Max(graph.ReduceSum(m, nil, false), graph.ScalarLike(m, 1))
+	return graph.Div(total, count)
+}

@@ -1,0 +1,189 @@
+package models
+
+import (
+	"fmt"
+	"math"
+)
+
+// refModel is an independent float64 implementation of the three
+// architectures, written directly from the HF modeling code's math with
+// plain loops, to check the ONNX forward graph against.
+type refModel struct {
+	c Config
+	w map[string][]float64
+}
+
+func (r *refModel) t(name string) []float64 {
+	v, ok := r.w[name]
+	if !ok {
+		panic("reference: missing " + name)
+	}
+	return v
+}
+
+// linear: y[o] = sum_i x[i] W[o, i]  (HF [out, in] layout).
+func refLinear(x []float64, w []float64, out int) []float64 {
+	in := len(x)
+	y := make([]float64, out)
+	for o := 0; o < out; o++ {
+		s := 0.0
+		for i := 0; i < in; i++ {
+			s += x[i] * w[o*in+i]
+		}
+		y[o] = s
+	}
+	return y
+}
+
+func (r *refModel) norm(x []float64, name string) []float64 {
+	w := r.t(name)
+	ms := 0.0
+	for _, v := range x {
+		ms += v * v
+	}
+	ms /= float64(len(x))
+	inv := 1 / math.Sqrt(ms+r.c.RMSEps)
+	out := make([]float64, len(x))
+	for i, v := range x {
+		scale := w[i]
+		if r.c.NormPlusOne {
+			scale = 1 + w[i]
+		}
+		out[i] = v * inv * scale
+	}
+	return out
+}
+
+func refAct(name string, x float64) float64 {
+	if name == "silu" {
+		return x / (1 + math.Exp(-x))
+	}
+	return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+}
+
+// forward returns logits [seq][vocab] for one sequence; mask marks real
+// tokens (keys with mask 0 are not attended to).
+func (r *refModel) forward(ids []int64, mask []float64) [][]float64 {
+	c := r.c
+	d, hd := c.Hidden, c.HeadDim
+	seq := len(ids)
+	emb := r.t("model.embed_tokens.weight")
+	h := make([][]float64, seq)
+	for s, id := range ids {
+		h[s] = append([]float64{}, emb[int(id)*d:int(id+1)*d]...)
+		if c.EmbedScale {
+			for i := range h[s] {
+				h[s][i] *= math.Sqrt(float64(d))
+			}
+		}
+	}
+	rope := func(x []float64, pos int) []float64 {
+		out := make([]float64, hd)
+		for i := 0; i < hd/2; i++ {
+			// HF computes inv_freq in float32.
+			theta := float64(pos) * float64(float32(1/math.Pow(c.RopeTheta, float64(2*i)/float64(hd))))
+			cs, sn := math.Cos(theta), math.Sin(theta)
+			x1, x2 := x[i], x[i+hd/2]
+			out[i] = x1*cs - x2*sn
+			out[i+hd/2] = x2*cs + x1*sn
+		}
+		return out
+	}
+	for l := 0; l < c.Layers; l++ {
+		p := fmt.Sprintf("model.layers.%d.", l)
+		q, k, v := make([][]float64, seq), make([][]float64, seq), make([][]float64, seq)
+		for s := range h {
+			hn := r.norm(h[s], p+"input_layernorm.weight")
+			q[s] = refLinear(hn, r.t(p+"self_attn.q_proj.weight"), c.Heads*hd)
+			k[s] = refLinear(hn, r.t(p+"self_attn.k_proj.weight"), c.KVHeads*hd)
+			v[s] = refLinear(hn, r.t(p+"self_attn.v_proj.weight"), c.KVHeads*hd)
+			for hh := 0; hh < c.Heads; hh++ {
+				copy(q[s][hh*hd:], rope(q[s][hh*hd:(hh+1)*hd], s))
+			}
+			for hh := 0; hh < c.KVHeads; hh++ {
+				copy(k[s][hh*hd:], rope(k[s][hh*hd:(hh+1)*hd], s))
+			}
+		}
+		window := 0
+		if c.IsSliding(l) {
+			window = c.SlidingWindow
+		}
+		next := make([][]float64, seq)
+		for i := 0; i < seq; i++ {
+			ctx := make([]float64, c.Heads*hd)
+			for hh := 0; hh < c.Heads; hh++ {
+				kvh := hh / (c.Heads / c.KVHeads)
+				scores := make([]float64, seq)
+				mx := math.Inf(-1)
+				for j := 0; j < seq; j++ {
+					sc := 0.0
+					for e := 0; e < hd; e++ {
+						sc += q[i][hh*hd+e] * k[j][kvh*hd+e]
+					}
+					sc *= c.QueryScale
+					if c.AttnSoftcap > 0 {
+						sc = math.Tanh(sc/c.AttnSoftcap) * c.AttnSoftcap
+					}
+					allowed := j <= i && mask[j] != 0 && (window == 0 || i-j < window)
+					if !allowed {
+						sc = math.Inf(-1)
+					}
+					scores[j] = sc
+					mx = math.Max(mx, sc)
+				}
+				sum := 0.0
+				for j := range scores {
+					scores[j] = math.Exp(scores[j] - mx)
+					sum += scores[j]
+				}
+				for j := range scores {
+					for e := 0; e < hd; e++ {
+						ctx[hh*hd+e] += scores[j] / sum * v[j][kvh*hd+e]
+					}
+				}
+			}
+			attn := refLinear(ctx, r.t(p+"self_attn.o_proj.weight"), d)
+			if c.PostNorms {
+				attn = r.norm(attn, p+"post_attention_layernorm.weight")
+			}
+			x := make([]float64, d)
+			for e := range x {
+				x[e] = h[i][e] + attn[e]
+			}
+			var fin []float64
+			if c.PostNorms {
+				fin = r.norm(x, p+"pre_feedforward_layernorm.weight")
+			} else {
+				fin = r.norm(x, p+"post_attention_layernorm.weight")
+			}
+			gate := refLinear(fin, r.t(p+"mlp.gate_proj.weight"), c.Intermediate)
+			up := refLinear(fin, r.t(p+"mlp.up_proj.weight"), c.Intermediate)
+			for e := range gate {
+				gate[e] = refAct(c.Act, gate[e]) * up[e]
+			}
+			ffn := refLinear(gate, r.t(p+"mlp.down_proj.weight"), d)
+			if c.PostNorms {
+				ffn = r.norm(ffn, p+"post_feedforward_layernorm.weight")
+			}
+			for e := range x {
+				x[e] += ffn[e]
+			}
+			next[i] = x
+		}
+		h = next
+	}
+	head := "lm_head.weight"
+	if c.Tied {
+		head = "model.embed_tokens.weight"
+	}
+	logits := make([][]float64, seq)
+	for s := range h {
+		logits[s] = refLinear(r.norm(h[s], "model.norm.weight"), r.t(head), c.Vocab)
+		if c.FinalSoftcap > 0 {
+			for i := range logits[s] {
+				logits[s][i] = math.Tanh(logits[s][i]/c.FinalSoftcap) * c.FinalSoftcap
+			}
+		}
+	}
+	return logits
+}
