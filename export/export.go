@@ -6,6 +6,7 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -61,7 +62,7 @@ type externalSink struct {
 	modelDir string
 	dataName string // file name of the data file next to the model
 	buf      *bytes.Buffer
-	symlinks map[string]string // link name -> target for weights outside modelDir
+	links    map[string]string // name inside modelDir -> weights file outside it
 }
 
 // Save writes g to path (and path+".data" when initializers go external),
@@ -71,7 +72,7 @@ type externalSink struct {
 func Save(g *graph.Graph, path string, opts Options) error {
 	opts = opts.withDefaults()
 	dir := filepath.Dir(path)
-	sink := &externalSink{modelDir: dir, dataName: filepath.Base(path) + ".data", buf: &bytes.Buffer{}, symlinks: map[string]string{}}
+	sink := &externalSink{modelDir: dir, dataName: filepath.Base(path) + ".data", buf: &bytes.Buffer{}, links: map[string]string{}}
 	m, err := toProto(g, opts, sink)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
@@ -83,17 +84,14 @@ func Save(g *graph.Graph, path string, opts Options) error {
 	if len(b) > protobufLimit {
 		return fmt.Errorf("export %s: model proto is %d bytes, over protobuf's 2 GiB limit; lower ExternalThreshold", path, len(b))
 	}
-	for link, target := range sink.symlinks {
-		lp := filepath.Join(dir, link)
-		if err := os.MkdirAll(filepath.Dir(lp), 0o755); err != nil {
-			return err
-		}
-		if cur, err := os.Readlink(lp); err == nil && cur == target {
-			continue
-		}
-		_ = os.Remove(lp)
-		if err := os.Symlink(target, lp); err != nil {
-			return fmt.Errorf("export %s: link external weights: %w", path, err)
+	links := make([]string, 0, len(sink.links))
+	for link := range sink.links {
+		links = append(links, link)
+	}
+	sort.Strings(links)
+	for _, link := range links {
+		if err := linkWeights(sink.links[link], filepath.Join(dir, link)); err != nil {
+			return fmt.Errorf("export %s: %w", path, err)
 		}
 	}
 	if sink.buf.Len() > 0 {
@@ -256,8 +254,8 @@ func initializerProto(v *graph.Value, opts Options, sink *externalSink, inlineBy
 	var offset int64
 	if d.File != nil {
 		// Reference the weights where they already are. ORT requires the
-		// location to be relative and inside the model directory, so a
-		// file elsewhere is reached through a symlink next to the model.
+		// location to resolve inside the model directory (symlinks are
+		// followed and rejected), so a file elsewhere is hard-linked in.
 		location = sink.locate(d.File.Path)
 		offset = d.File.Offset
 	} else {
@@ -290,8 +288,46 @@ func (s *externalSink) locate(path string) string {
 	}
 	// Distinct names for distinct targets: a short hash of the full path.
 	link := fmt.Sprintf("weights/%s-%08x", filepath.Base(abs), fnv32(abs))
-	s.symlinks[link] = abs
+	s.links[link] = abs
 	return link
+}
+
+// linkWeights makes dst a hard link to src (no copy of multi-GB weights);
+// across filesystems, where hard links are impossible, it copies.
+func linkWeights(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if a, err := os.Stat(src); err == nil {
+		if b, err := os.Stat(dst); err == nil && os.SameFile(a, b) {
+			return nil
+		}
+	}
+	_ = os.Remove(dst)
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("external weights: %w", err)
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("external weights: %w", err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("copy external weights %s: %w", src, err)
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	out.Close()
+	return os.Rename(tmp, dst)
 }
 
 func fnv32(s string) uint32 {
