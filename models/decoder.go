@@ -159,9 +159,11 @@ func (b *builder) param(name string) *graph.Value {
 
 func (b *builder) compute(v *graph.Value) *graph.Value { return graph.Cast(v, b.dt) }
 
-// linearW computes x·Wᵀ for an HF [out, in] weight as one GEMM over the
+func (b *builder) linearW(x, w *graph.Value, out int64) *graph.Value { return Linear(x, w, out) }
+
+// Linear computes x·Wᵀ for an HF [out, in] weight as one GEMM over the
 // flattened batch (no transposed copy of W, and a GEMM-only gradient).
-func (b *builder) linearW(x, w *graph.Value, out int64) *graph.Value {
+func Linear(x, w *graph.Value, out int64) *graph.Value {
 	in := x.Shape[x.Rank()-1].MustStatic()
 	flat := graph.Reshape(x, -1, in)
 	y := graph.Gemm(flat, w, nil, false, true, 1, 0)

@@ -1,0 +1,232 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrgraph/nrgraph/export"
+	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/graph/gradcheck"
+	"github.com/nrgraph/nrgraph/runtime"
+)
+
+// runScore runs a graph with model inputs and the given trainable values,
+// returning the named output's data.
+func runGraphOutputs(t *testing.T, g *graph.Graph, feeds map[string]gradcheck.Feed) map[string][]float64 {
+	t.Helper()
+	model, err := export.Marshal(g, export.Options{})
+	require.NoError(t, err)
+	var in, out []string
+	var ts []*runtime.Tensor
+	for _, v := range g.Inputs() {
+		f, ok := feeds[v.Name()]
+		require.True(t, ok, "no feed for %s", v.Name())
+		var tensor *runtime.Tensor
+		switch v.DType {
+		case graph.Int64:
+			ids := make([]int64, len(f.Data))
+			for i, x := range f.Data {
+				ids[i] = int64(x)
+			}
+			tensor, err = runtime.NewTensor(f.Shape, ids)
+		case graph.Float64:
+			tensor, err = runtime.NewTensor(f.Shape, append([]float64{}, f.Data...))
+		default:
+			vals := make([]float32, len(f.Data))
+			for i, x := range f.Data {
+				vals[i] = float32(x)
+			}
+			tensor, err = runtime.NewTensor(f.Shape, vals)
+		}
+		require.NoError(t, err)
+		defer tensor.Destroy()
+		in = append(in, v.Name())
+		ts = append(ts, tensor)
+	}
+	for _, v := range g.Outputs() {
+		out = append(out, v.Name())
+	}
+	s, err := runtime.OpenBytes(model, in, out, runtime.Options{Threads: 1, Optimization: "basic"})
+	require.NoError(t, err)
+	defer s.Close()
+	pre, err := runtime.OutputsFor(g.Outputs())
+	require.NoError(t, err)
+	outs, err := s.Run(ts, pre)
+	require.NoError(t, err)
+	res := map[string][]float64{}
+	for i, o := range outs {
+		res[out[i]] = o.Float64s()
+		o.Destroy()
+	}
+	return res
+}
+
+var (
+	testIDs  = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 5, 9, 2, 33, 4, 4, 20, 36, 0}}
+	testMask = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 0}}
+)
+
+func initFeeds(e *Extended) map[string]gradcheck.Feed {
+	feeds := map[string]gradcheck.Feed{InputIDs: testIDs, AttentionMask: testMask}
+	for _, p := range e.Trainable {
+		vals, err := e.Init[p.Name()].Float64s()
+		if err != nil {
+			panic(err)
+		}
+		feeds[p.Name()] = gradcheck.Feed{Shape: mustStatic(p), Data: vals}
+	}
+	return feeds
+}
+
+func logitsOf(t *testing.T, m Model) []float64 {
+	var e *Extended
+	g, err := graph.Build("logits", func(g *graph.Graph) {
+		e = BuildExtended(g, m)
+		g.Output("logits", e.Logits)
+	})
+	require.NoError(t, err)
+	return runGraphOutputs(t, g, initFeeds(e))["logits"]
+}
+
+// TestNeutralAtInitAndGatesOff: at initialisation every method computes
+// exactly the backbone's logits (output matrix / LoRA B are zero), and
+// GatesOff gives the backbone bit for bit whatever the weights.
+func TestNeutralAtInitAndGatesOff(t *testing.T) {
+	c := tinyConfigs()["llama-gqa-untied"]
+	w, _ := randomCheckpoint(c, 5, false)
+	plain, err := DefaultExtension(Adapters)
+	require.NoError(t, err)
+	plain.GatesOff = true
+	backbone := logitsOf(t, Model{Config: c, Weights: w, Ext: plain})
+	for _, method := range Methods {
+		t.Run(method, func(t *testing.T) {
+			ext, err := DefaultExtension(method)
+			require.NoError(t, err)
+			got := logitsOf(t, Model{Config: c, Weights: w, Ext: ext})
+			require.Equal(t, len(backbone), len(got))
+			for i := range got {
+				if got[i] != backbone[i] {
+					t.Fatalf("logit %d: %v != backbone %v (not bit-identical)", i, got[i], backbone[i])
+				}
+			}
+		})
+	}
+}
+
+// TestGatesOffIsExactlyTheBackboneAfterTraining perturbs the adapter
+// weights (as training would) and checks that GatesOff still matches the
+// backbone exactly while the gated model does not.
+func TestGatesOffIsExactlyTheBackboneAfterTraining(t *testing.T) {
+	c := tinyConfigs()["gemma2"]
+	w, _ := randomCheckpoint(c, 6, false)
+	ext, _ := DefaultExtension(NeutralResidues)
+	var e *Extended
+	g, err := graph.Build("trained", func(g *graph.Graph) {
+		e = BuildExtended(g, Model{Config: c, Weights: w, Ext: ext})
+		g.Output("logits", e.Logits)
+	})
+	require.NoError(t, err)
+	feeds := initFeeds(e)
+	for name, f := range feeds {
+		if name == InputIDs || name == AttentionMask {
+			continue
+		}
+		for i := range f.Data {
+			f.Data[i] += 0.3 * math.Sin(float64(i+len(name)))
+		}
+	}
+	trained := runGraphOutputs(t, g, feeds)["logits"]
+	off := ext
+	off.GatesOff = true
+	backbone := logitsOf(t, Model{Config: c, Weights: w, Ext: off})
+	plain, _ := DefaultExtension(Adapters)
+	plain.GatesOff = true
+	assert.Equal(t, logitsOf(t, Model{Config: c, Weights: w, Ext: plain}), backbone)
+	differs := false
+	for i := range trained {
+		differs = differs || trained[i] != backbone[i]
+	}
+	assert.True(t, differs, "perturbed adapters did not change the output")
+}
+
+// TestAddedParamsMatchFormula: the counted parameters equal the tensors the
+// graph actually declares, and the capacity rule lands near the target.
+func TestAddedParamsMatchFormula(t *testing.T) {
+	c := Config{Arch: "LlamaForCausalLM", Vocab: 4096, Hidden: 256, Intermediate: 688, Layers: 4, Heads: 4, KVHeads: 4, HeadDim: 64,
+		RMSEps: 1e-5, RopeTheta: 10000, MaxPositions: 128, Act: "silu", QueryScale: 0.125}
+	w := RandomWeights(c, 1, 0.02)
+	for _, method := range []string{NeutralResidues, SigmoidGate, Adapters, LoRA} {
+		for _, capacity := range []float64{0.05, 0.1, 0.2, 0.5} {
+			t.Run(fmt.Sprintf("%s/%g", method, capacity), func(t *testing.T) {
+				ext, _ := DefaultExtension(method)
+				ext.Capacity = capacity
+				var e *Extended
+				_, err := graph.Build("count", func(g *graph.Graph) {
+					e = BuildExtended(g, Model{Config: c, Weights: w, Ext: ext})
+				})
+				require.NoError(t, err)
+				declared := int64(0)
+				for _, p := range e.Trainable {
+					declared += p.Shape.NumElements().MustStatic()
+				}
+				assert.Equal(t, e.Ext.AddedParams(), declared)
+				frac := float64(declared) / float64(c.NumParams())
+				assert.InDelta(t, capacity, frac, 0.01, "added %d of %d", declared, c.NumParams())
+			})
+		}
+	}
+}
+
+// TestLocalLossGradients checks L1 and CE local losses, the ReLU and
+// sigmoid gates and LoRA against finite differences, with all extension
+// weights perturbed away from their (zero-output) initialisation.
+func TestLocalLossGradients(t *testing.T) {
+	c := tinyConfigs()["llama-gqa-untied"]
+	c.Layers, c.Vocab, c.Hidden, c.HeadDim, c.Intermediate, c.Heads, c.KVHeads = 2, 11, 8, 4, 12, 2, 1
+	c.QueryScale = 0.5
+	w, _ := randomCheckpoint(c, 9, false)
+	for _, method := range []string{NeutralResidues, SigmoidGate, LoRA} {
+		t.Run(method, func(t *testing.T) {
+			ext, _ := DefaultExtension(method)
+			ext.Alpha = 0.7 // large, so the local loss matters in the check
+			var loss *graph.Value
+			var e *Extended
+			g, err := graph.Build(method, func(g *graph.Graph) {
+				e = BuildExtended(g, Model{Config: c, Weights: w, Ext: ext, ComputeDType: graph.Float64})
+				var metrics []*graph.Value
+				loss, metrics = objective(g, e, ext.Alpha)
+				_ = metrics
+			})
+			require.NoError(t, err)
+			feeds := initFeeds(e)
+			for _, p := range e.Trainable {
+				f := feeds[p.Name()]
+				for i := range f.Data {
+					f.Data[i] += 0.4 * math.Sin(float64(3*i+len(p.Name())))
+				}
+			}
+			feeds[InputIDs] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 5, 9, 2, 3, 4, 4, 10, 6, 0}}
+			feeds[Targets] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{5, 9, 2, 3, 1, 4, 10, 6, 0, 0}}
+			feeds[LossMask] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 1, 1, 1, 0, 1, 1, 1, 0, 0}}
+			feeds[Domain] = gradcheck.Feed{Shape: []int64{2}, Data: []float64{1, 0}}
+			res, err := gradcheck.Check(g, loss, e.Trainable, feeds, 1e-6)
+			require.NoError(t, err)
+			assert.Less(t, res.MaxRelErr, 1e-6, "worst: %s", res.Worst)
+		})
+	}
+}
+
+func TestExtensionValidation(t *testing.T) {
+	_, err := DefaultExtension("prefix-tuning")
+	assert.ErrorContains(t, err, "unknown method")
+	e, _ := DefaultExtension(NeutralResidues)
+	e.LocalLoss = "ce"
+	assert.ErrorContains(t, e.Validate(), "--gate sigmoid")
+	e, _ = DefaultExtension(LoRA)
+	e.Capacity = 0
+	assert.ErrorContains(t, e.Validate(), "capacity")
+}

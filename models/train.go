@@ -1,0 +1,233 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/nrgraph/nrgraph/graph"
+)
+
+// Extra graph inputs of training and scoring graphs.
+const (
+	// Domain is float32 [batch]: 1 for original-domain (e.g. English)
+	// sequences, 0 for new-domain ones. It selects the L1 local loss.
+	Domain = "domain"
+	// LossMask is float32 [batch, seq]: 1 where the next-token loss counts.
+	LossMask = "loss_mask"
+)
+
+// Output names of training and scoring graphs.
+const (
+	LMLossOutput    = "lm_loss"
+	LocalLossOutput = "local_loss"
+	TargetLogProbs_ = "target_logprobs" // [batch, seq]
+	GatesOutput     = "gates"           // [batch, seq, layers]
+	AdapterL1Output = "adapter_l1"      // [batch, seq, layers]: mean |adapter output|
+)
+
+// Model bundles what a build needs: the backbone and the extension.
+type Model struct {
+	Config  Config
+	Weights Weights
+	Ext     ExtensionConfig
+	// ComputeDType of activations and trainable tensors (default float32).
+	ComputeDType graph.DType
+}
+
+// Extended is a built forward pass with its extension.
+type Extended struct {
+	*Forward
+	Ext *Extender
+	// Trainable lists every trained tensor: the extension's parameters
+	// then, for finetuning, the backbone's.
+	Trainable []*graph.Value
+	// Init holds the initial value of every trainable tensor.
+	Init map[string]*graph.Data
+}
+
+// BuildExtended adds the extended model's forward pass to g (panics on
+// graph errors, as all builders).
+func BuildExtended(g *graph.Graph, m Model) *Extended {
+	ext, err := NewExtender(m.Ext, m.Config)
+	if err != nil {
+		panic(&graph.Error{Op: "Extension", Err: err})
+	}
+	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext}
+	if m.Ext.Method == Finetune {
+		opts.Trainable = func(string) bool { return true }
+	}
+	f := BuildForward(g, m.Config, m.Weights, opts)
+	e := &Extended{Forward: f, Ext: ext, Init: map[string]*graph.Data{}}
+	e.Trainable = append(e.Trainable, ext.Params...)
+	e.Trainable = append(e.Trainable, f.Trainable...)
+	for k, v := range ext.Init {
+		e.Init[k] = v
+	}
+	for _, p := range f.Trainable {
+		d, err := m.Weights.Tensor(p.Name())
+		if err != nil {
+			panic(&graph.Error{Op: "Weights", Node: p.Name(), Err: err})
+		}
+		e.Init[p.Name()] = d
+	}
+	return e
+}
+
+// objective adds targets/loss-mask/domain inputs and returns the total loss
+// (LM loss + α·local loss) with the metric outputs named.
+func objective(g *graph.Graph, e *Extended, alpha float64) (loss *graph.Value, metrics []*graph.Value) {
+	targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
+	lossMask := g.Input(LossMask, graph.Float32, graph.S(Batch, Seq))
+	domain := g.Input(Domain, graph.Float32, graph.S(Batch))
+	lm := graph.Neg(MaskedMean(TargetLogProbs(e.Logits, targets), lossMask))
+	loss = lm
+	lmOut := graph.Identity(lm)
+	g.Rename(lmOut, LMLossOutput)
+	metrics = append(metrics, lmOut)
+	local := e.Ext.LocalLoss(domain, e.Mask)
+	if local == nil {
+		local = graph.ScalarLike(lm, 0)
+	} else if alpha > 0 {
+		loss = graph.Add(lm, graph.Mul(local, graph.ScalarLike(local, alpha)))
+	}
+	localOut := graph.Identity(local)
+	g.Rename(localOut, LocalLossOutput)
+	metrics = append(metrics, localOut)
+	metrics = append(metrics, domainMetrics(g, e, domain)...)
+	return loss, metrics
+}
+
+// domainMetrics: mean gate value and mean |adapter output| over the real
+// tokens of each domain (0 when the method has none).
+func domainMetrics(g *graph.Graph, e *Extended, domain *graph.Value) []*graph.Value {
+	dt := e.Logits.DType
+	mask := graph.Cast(e.Mask, dt)
+	dom := graph.Unsqueeze(graph.Cast(domain, dt), 1)
+	perDomain := map[string]*graph.Value{
+		"orig": graph.Mul(mask, dom),
+		"new":  graph.Mul(mask, graph.Sub(graph.ScalarLike(dom, 1), dom)),
+	}
+	gates, l1 := layerStack(e.Ext.Gates, false), layerStack(e.Ext.Outputs, true)
+	var out []*graph.Value
+	for _, name := range []string{"orig", "new"} {
+		for _, metric := range []struct {
+			prefix   string
+			perLayer *graph.Value
+		}{{"gate_mean_", gates}, {"adapter_l1_", l1}} {
+			var v *graph.Value
+			if metric.perLayer == nil {
+				v = graph.Scalar(g, dt, 0)
+			} else {
+				v = MaskedMean(graph.ReduceMean(metric.perLayer, []int{-1}, false), perDomain[name])
+			}
+			v = graph.Identity(v)
+			g.Rename(v, metric.prefix+name)
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// layerStack concatenates per-layer [batch, seq, k] values into
+// [batch, seq, layers]; with meanAbs each is first reduced to mean |x|.
+func layerStack(perLayer []*graph.Value, meanAbs bool) *graph.Value {
+	if len(perLayer) == 0 {
+		return nil
+	}
+	parts := make([]*graph.Value, len(perLayer))
+	for i, v := range perLayer {
+		if meanAbs {
+			v = graph.ReduceMean(graph.Abs(v), []int{-1}, true)
+		}
+		parts[i] = v
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return graph.Concat(-1, parts...)
+}
+
+// TrainVariant selects what a training graph does with the gradients.
+type TrainVariant int
+
+const (
+	// FusedStep computes gradients and applies AdamW in one graph.
+	FusedStep TrainVariant = iota
+	// GradientsOnly outputs gradients (micro-batch accumulation, all-reduce).
+	GradientsOnly
+)
+
+// BuildTrainGraph builds a training graph for m. Inputs: input_ids,
+// attention_mask, targets, loss_mask, domain, the trainable tensors (and
+// for FusedStep: step, lr, Adam moments). Outputs: loss, lm_loss,
+// local_loss, per-domain gate/adapter metrics, grad_norm and updated state
+// (FusedStep) or gradients (GradientsOnly).
+func BuildTrainGraph(m Model, opt graph.AdamW, variant TrainVariant) (*graph.Graph, *Extended, error) {
+	var e *Extended
+	g, err := graph.Build("train_"+m.Ext.Method, func(g *graph.Graph) {
+		e = BuildExtended(g, m)
+		if len(e.Trainable) == 0 {
+			panic(&graph.Error{Op: "TrainStep", Err: fmt.Errorf("method %s has no trainable tensors", m.Ext.Method)})
+		}
+		loss, metrics := objective(g, e, m.Ext.Alpha)
+		spec := graph.TrainSpec{Loss: loss, Metrics: metrics, Params: e.Trainable, Opt: opt, Decay: decayed}
+		if variant == FusedStep {
+			graph.AddTrainStep(g, spec)
+		} else {
+			graph.AddGradientStep(g, spec)
+		}
+	})
+	return g, e, err
+}
+
+// decayed: weight decay applies to matrices, not to norms, biases or gates'
+// biases (vectors).
+func decayed(name string) bool {
+	return !(hasSuffix(name, "norm.weight") || hasSuffix(name, ".bias"))
+}
+
+func hasSuffix(s, suffix string) bool {
+	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+}
+
+// BuildApplyGraph builds the update-only graph matching a GradientsOnly
+// training graph.
+func BuildApplyGraph(e *Extended, opt graph.AdamW) (*graph.Graph, error) {
+	infos := make([]graph.ParamInfo, len(e.Trainable))
+	for i, p := range e.Trainable {
+		infos[i] = graph.ParamInfo{Name: p.Name(), DType: p.DType, Shape: p.Shape}
+	}
+	return graph.BuildApply(infos, graph.TrainSpec{Opt: opt, Decay: decayed})
+}
+
+// BuildScoreGraph builds the forward graph the evaluator and benchmarks
+// run: per-token log-probs of the targets, plus per-layer gate values and
+// mean |adapter output| when the method has them. The trainable tensors
+// are inputs (fed from a checkpoint), so one compiled graph scores any
+// checkpoint of the build.
+func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
+	var e *Extended
+	g, err := graph.Build("score_"+m.Ext.Method, func(g *graph.Graph) {
+		e = BuildExtended(g, m)
+		targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
+		g.Output(TargetLogProbs_, TargetLogProbs(e.Logits, targets))
+		if v := layerStack(e.Ext.Gates, false); v != nil {
+			g.Output(GatesOutput, v)
+		}
+		if v := layerStack(e.Ext.Outputs, true); v != nil {
+			g.Output(AdapterL1Output, v)
+		}
+	})
+	return g, e, err
+}
+
+// BuildLogitsGraph builds the self-contained inference graph exported for
+// other runtimes: logits [batch, seq, vocab] from input_ids and
+// attention_mask, trainable tensors baked in from values (nil: their
+// initial values).
+func BuildLogitsGraph(m Model, values map[string]*graph.Data) (*graph.Graph, error) {
+	return graph.Build("logits", func(g *graph.Graph) {
+		e := BuildExtended(g, m)
+		_ = e
+		g.Output("logits", e.Logits)
+	})
+}
