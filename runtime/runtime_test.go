@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/runtime"
 )
@@ -72,4 +73,31 @@ func TestTensorRoundTrips(t *testing.T) {
 	assert.Equal(t, []float64{0, 0, 0}, bf.Float64s())
 	_, err = runtime.NewTensor([]int64{3}, []float32{1})
 	assert.ErrorContains(t, err, "needs 3 values")
+}
+
+// TestSetScalarReachesORT guards against onnxruntime_go's Scalar.Set,
+// which ORT does not see: a run after SetScalar must use the new value.
+func TestSetScalarReachesORT(t *testing.T) {
+	g, err := graph.Build("scale", func(g *graph.Graph) {
+		x := g.Input("x", graph.Float32, graph.S(2))
+		s := g.Input("s", graph.Float32, graph.S())
+		g.Output("y", graph.Mul(x, s))
+	})
+	require.NoError(t, err)
+	model, err := export.Marshal(g, export.Options{})
+	require.NoError(t, err)
+	sess, err := runtime.OpenBytes(model, []string{"x", "s"}, []string{"y"}, runtime.Options{Threads: 1})
+	require.NoError(t, err)
+	defer sess.Close()
+	x, _ := runtime.NewTensor([]int64{2}, []float32{1, 2})
+	s, _ := runtime.NewTensor(nil, []float32{3})
+	defer x.Destroy()
+	defer s.Destroy()
+	for _, scale := range []float64{3, 5, -1} {
+		require.NoError(t, s.SetScalar(scale))
+		out, err := sess.Run([]*runtime.Tensor{x, s}, []*runtime.Tensor{nil})
+		require.NoError(t, err)
+		assert.Equal(t, []float64{scale, 2 * scale}, out[0].Float64s())
+		out[0].Destroy()
+	}
 }

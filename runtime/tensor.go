@@ -244,3 +244,27 @@ func OutputsFor(outs []*graph.Value) ([]*Tensor, error) {
 	}
 	return res, nil
 }
+
+// SetScalar overwrites the value of a rank-0 tensor. onnxruntime_go's
+// Scalar.Set swaps its Go slice but leaves ORT reading the old memory, so
+// the value is replaced by a fresh scalar instead (cheap: one element).
+func (t *Tensor) SetScalar(x float64) error {
+	var v ort.Value
+	var err error
+	switch t.value.(type) {
+	case *ort.Scalar[float32]:
+		v, err = ort.NewScalar(float32(x))
+	case *ort.Scalar[float64]:
+		v, err = ort.NewScalar(x)
+	case *ort.Scalar[int64]:
+		v, err = ort.NewScalar(int64(x))
+	default:
+		return fmt.Errorf("SetScalar on a %s%v tensor", t.DType, t.Shape)
+	}
+	if err != nil {
+		return err
+	}
+	t.value.Destroy()
+	t.value = v
+	return nil
+}

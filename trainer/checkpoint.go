@@ -1,0 +1,196 @@
+package trainer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/nrgraph/nrgraph/export"
+)
+
+const (
+	checkpointsDir = "checkpoints"
+	stateFile      = "state.safetensors"
+	trainerFile    = "trainer.json"
+)
+
+// trainerState is the non-tensor part of a checkpoint.
+type trainerState struct {
+	Step       int        `json:"step"`
+	ConfigHash string     `json:"config_hash"`
+	BuildHash  string     `json:"build_hash"`
+	Mixer      MixerState `json:"mixer"`
+	Version    string     `json:"nrgraph_version"`
+}
+
+func hashBytes(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func writeFileAtomic(path string, data []byte) error { return export.WriteFileAtomic(path, data) }
+
+// buildHash identifies a build by its manifest.
+func buildHash(m *Manifest) string {
+	raw, _ := json.Marshal(m)
+	return hashBytes(raw)
+}
+
+// save writes checkpoints/step-NNNNNNNN atomically: everything goes into a
+// temp directory (files fsynced), which is renamed into place; only then are
+// old checkpoints pruned. A crash at any point leaves the previous
+// checkpoint loadable.
+func (t *Trainer) save() error {
+	root := filepath.Join(t.Cfg.Out, checkpointsDir)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	final := filepath.Join(root, fmt.Sprintf("step-%08d", t.step))
+	tmp, err := os.MkdirTemp(root, ".tmp-step-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	tensors := map[string][]float32{}
+	for _, name := range t.state.names {
+		tensors[name] = t.state.cur[name].Float32s()
+	}
+	if err := writeTensors(filepath.Join(tmp, stateFile), tensors, t.state.shapes, map[string]string{"step": strconv.Itoa(t.step)}); err != nil {
+		return err
+	}
+	ms, err := t.mixer.State()
+	if err != nil {
+		return err
+	}
+	st := trainerState{Step: t.step, ConfigHash: t.Cfg.Hash(), BuildHash: buildHash(t.Manifest), Mixer: ms, Version: Version}
+	raw, _ := json.MarshalIndent(st, "", "  ")
+	if err := writeFileAtomic(filepath.Join(tmp, trainerFile), raw); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return err
+	}
+	syncDir(root)
+	return pruneCheckpoints(root, t.Cfg.KeepLast)
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// listCheckpoints returns complete checkpoint directories, oldest first.
+func listCheckpoints(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "step-") {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, trainerFile)); err != nil {
+			continue // incomplete
+		}
+		out = append(out, dir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func latestCheckpoint(root string) (string, error) {
+	all, err := listCheckpoints(root)
+	if err != nil || len(all) == 0 {
+		return "", err
+	}
+	return all[len(all)-1], nil
+}
+
+func pruneCheckpoints(root string, keep int) error {
+	all, err := listCheckpoints(root)
+	if err != nil {
+		return err
+	}
+	for len(all) > keep && keep > 0 {
+		if err := os.RemoveAll(all[0]); err != nil {
+			return err
+		}
+		all = all[1:]
+	}
+	return nil
+}
+
+// restore loads a checkpoint after checking it belongs to this run.
+func (t *Trainer) restore(dir string) error {
+	raw, err := os.ReadFile(filepath.Join(dir, trainerFile))
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	var st trainerState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return fmt.Errorf("resume: %s: %w", filepath.Join(dir, trainerFile), err)
+	}
+	if st.ConfigHash != t.Cfg.Hash() {
+		return fmt.Errorf("resume: %s was written with a different configuration (data, batch, lr, schedule or seed changed); start a new --out", dir)
+	}
+	if st.BuildHash != buildHash(t.Manifest) {
+		return fmt.Errorf("resume: %s was trained on another build than %s", dir, t.Cfg.Build)
+	}
+	if err := t.state.loadFile(filepath.Join(dir, stateFile), true); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	if err := t.mixer.Restore(st.Mixer); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	t.step = st.Step
+	fmt.Fprintf(t.Log, "resuming from %s (step %d)\n", dir, st.Step)
+	return nil
+}
+
+// loadInit sets the parameters from the build's initial weights; moments
+// start at zero.
+func (s *stateTensors) loadInit(path string) error {
+	return s.loadFile(path, false)
+}
+
+// loadFile reads tensors by name; withMoments requires every state tensor.
+func (s *stateTensors) loadFile(path string, withMoments bool) error {
+	values, err := readTensors(path)
+	if err != nil {
+		return err
+	}
+	for _, name := range s.names {
+		vals, ok := values[name]
+		if !ok {
+			if !withMoments && isMoment(name) {
+				clear(s.cur[name].Float32s())
+				continue
+			}
+			return fmt.Errorf("%s: tensor %q missing", path, name)
+		}
+		if err := s.set(name, vals); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func isMoment(name string) bool {
+	return strings.HasSuffix(name, ".adam_m") || strings.HasSuffix(name, ".adam_v")
+}

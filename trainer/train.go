@@ -1,0 +1,328 @@
+package trainer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/runtime"
+)
+
+// RunConfig is a training run's resolved configuration; it is saved in the
+// run directory and its hash guards resumption.
+type RunConfig struct {
+	Build       string   `json:"build"`
+	New         []string `json:"new"`
+	Orig        []string `json:"orig,omitempty"`
+	P           float64  `json:"p"`
+	Steps       int      `json:"steps"`
+	Batch       int      `json:"batch"`
+	MicroBatch  int      `json:"micro_batch"`
+	LR          float64  `json:"lr"`
+	Warmup      int      `json:"warmup"`
+	Schedule    string   `json:"schedule"`
+	MinLRRatio  float64  `json:"min_lr_ratio"`
+	EvalEvery   int      `json:"eval_every"`
+	EvalNew     []string `json:"eval_new,omitempty"`
+	EvalOrig    []string `json:"eval_orig,omitempty"`
+	EvalBatches int      `json:"eval_batches"`
+	SaveEvery   int      `json:"save_every"`
+	KeepLast    int      `json:"keep_last"`
+	Out         string   `json:"out"`
+	Seed        uint64   `json:"seed"`
+	Threads     int      `json:"threads"`
+	Provider    string   `json:"provider"`
+}
+
+// Defaults fills unset fields with the paper's / usual values.
+func (c *RunConfig) Defaults() {
+	if c.Schedule == "" {
+		c.Schedule = "cosine"
+	}
+	if c.MicroBatch == 0 {
+		c.MicroBatch = c.Batch
+	}
+	if c.KeepLast == 0 {
+		c.KeepLast = 3
+	}
+	if c.EvalBatches == 0 {
+		c.EvalBatches = 8
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Provider == "" {
+		c.Provider = "cpu"
+	}
+}
+
+// Validate checks the configuration before anything runs.
+func (c *RunConfig) Validate() error {
+	switch {
+	case c.Build == "":
+		return fmt.Errorf("--build is required")
+	case len(c.New) == 0:
+		return fmt.Errorf("--new is required (token shards of the new domain)")
+	case c.Out == "":
+		return fmt.Errorf("--out is required")
+	case c.Steps <= 0:
+		return fmt.Errorf("--steps must be positive")
+	case c.Batch <= 0 || c.MicroBatch <= 0 || c.Batch%c.MicroBatch != 0:
+		return fmt.Errorf("--batch %d must be a positive multiple of --micro-batch %d", c.Batch, c.MicroBatch)
+	case c.P < 0 || c.P > 1:
+		return fmt.Errorf("--p %g outside [0, 1]", c.P)
+	case c.P > 0 && len(c.Orig) == 0:
+		return fmt.Errorf("--p %g needs --orig shards (or use --p 0)", c.P)
+	}
+	return c.schedule().Validate()
+}
+
+func (c *RunConfig) schedule() Schedule {
+	return Schedule{Kind: c.Schedule, Peak: c.LR, Warmup: c.Warmup, Steps: c.Steps, MinRatio: c.MinLRRatio}
+}
+
+// Hash identifies the settings that must not change across a resume (the
+// step count and evaluation/saving cadence may).
+func (c *RunConfig) Hash() string {
+	k := *c
+	k.Steps, k.EvalEvery, k.SaveEvery, k.KeepLast, k.Threads, k.Provider, k.EvalBatches = 0, 0, 0, 0, 0, "", 0
+	k.Out = ""
+	raw, _ := json.Marshal(k)
+	return hashBytes(raw)
+}
+
+// Metrics of one step, written as a JSON line.
+type Metrics struct {
+	Step          int     `json:"step"`
+	Loss          float64 `json:"loss"`
+	LMLoss        float64 `json:"lm_loss"`
+	LocalLoss     float64 `json:"local_loss"`
+	GradNorm      float64 `json:"grad_norm"`
+	LR            float64 `json:"lr"`
+	TokensPerSec  float64 `json:"tokens_per_s"`
+	OrigRows      int     `json:"orig_rows"`
+	GateMeanOrig  float64 `json:"gate_mean_orig"`
+	GateMeanNew   float64 `json:"gate_mean_new"`
+	AdapterL1Orig float64 `json:"adapter_l1_orig"`
+	AdapterL1New  float64 `json:"adapter_l1_new"`
+	StepSeconds   float64 `json:"step_s"`
+	// Filled on evaluation steps.
+	Eval map[string]EvalResult `json:"eval,omitempty"`
+}
+
+// EvalResult is held-out loss on one corpus.
+type EvalResult struct {
+	NLL         float64 `json:"nll"`
+	BitsPerByte float64 `json:"bits_per_byte"`
+	Tokens      int64   `json:"tokens"`
+}
+
+// ErrNonFinite is wrapped when a loss or gradient is NaN or infinite.
+var ErrNonFinite = errors.New("non-finite value")
+
+// ErrInterrupted is returned after a signal-triggered checkpoint.
+var ErrInterrupted = errors.New("training interrupted")
+
+// Trainer runs one training job.
+type Trainer struct {
+	Cfg      RunConfig
+	Manifest *Manifest
+	Log      io.Writer // progress (stderr)
+	// AfterStep, when set, runs after each step's metrics (tests use it to
+	// inject failures).
+	AfterStep func(m *Metrics)
+
+	mixer   *Mixer
+	newC    *Corpus
+	origC   *Corpus
+	state   *stateTensors
+	step    int
+	metrics *os.File
+}
+
+// New prepares a run: validates the config against the build and data
+// (before any compute), then resumes from the latest checkpoint when asked.
+func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := ReadManifest(cfg.Build)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, Manifest: m, Log: log}
+	if t.newC, err = OpenCorpus(cfg.New); err != nil {
+		return nil, fmt.Errorf("--new: %w", err)
+	}
+	if cfg.P > 0 {
+		if t.origC, err = OpenCorpus(cfg.Orig); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("--orig: %w", err)
+		}
+	}
+	if m.TokenizerHash != "" && t.newC.TokenizerHash() != m.TokenizerHash {
+		t.Close()
+		return nil, fmt.Errorf("shards were tokenized with tokenizer %s, but the build's model uses %s: re-run `nrgraph tokenize` with the model's tokenizer.json",
+			short(t.newC.TokenizerHash()), short(m.TokenizerHash))
+	}
+	if t.mixer, err = NewMixer(t.newC, t.origC, cfg.P, cfg.Seed); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		t.Close()
+		return nil, err
+	}
+	ckptDir := filepath.Join(cfg.Out, checkpointsDir)
+	latest, err := latestCheckpoint(ckptDir)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	if latest != "" && !resume {
+		t.Close()
+		return nil, fmt.Errorf("%s already holds checkpoints (latest %s): pass --resume to continue, or choose another --out", cfg.Out, filepath.Base(latest))
+	}
+	if t.state, err = newStateTensors(m); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if latest != "" {
+		if err := t.restore(latest); err != nil {
+			t.Close()
+			return nil, err
+		}
+	} else if err := t.state.loadInit(filepath.Join(cfg.Build, InitFile)); err != nil {
+		t.Close()
+		return nil, err
+	}
+	raw, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := writeFileAtomic(filepath.Join(cfg.Out, "config.json"), append(raw, '\n')); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Close releases everything.
+func (t *Trainer) Close() {
+	if t.newC != nil {
+		t.newC.Close()
+	}
+	if t.origC != nil {
+		t.origC.Close()
+	}
+	if t.state != nil {
+		t.state.destroy()
+	}
+	if t.metrics != nil {
+		t.metrics.Close()
+	}
+}
+
+// Step is the last completed step.
+func (t *Trainer) Step() int { return t.step }
+
+// Run trains until cfg.Steps or ctx is cancelled (then it checkpoints and
+// returns ErrInterrupted). A NaN/Inf loss or gradient stops with an error
+// naming the step and metric; the last good checkpoint stays intact.
+func (t *Trainer) Run(ctx context.Context) error {
+	exec, err := newExecutor(t.Cfg, t.Manifest, t.state)
+	if err != nil {
+		return err
+	}
+	defer exec.close()
+	var eval *evaluator
+	if t.Cfg.EvalEvery > 0 && (len(t.Cfg.EvalNew) > 0 || len(t.Cfg.EvalOrig) > 0) {
+		if eval, err = newEvaluator(t.Cfg, t.Manifest, t.state); err != nil {
+			return err
+		}
+		defer eval.close()
+	}
+	if t.metrics, err = os.OpenFile(filepath.Join(t.Cfg.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+		return err
+	}
+	sched := t.Cfg.schedule()
+	progress := newProgress(t.Log, t.Cfg.Steps, t.step)
+	seq := t.Manifest.Seq
+	tokensPerStep := float64(t.Cfg.Batch * seq)
+	for t.step < t.Cfg.Steps {
+		if ctx.Err() != nil {
+			if err := t.save(); err != nil {
+				return fmt.Errorf("save on interrupt: %w", err)
+			}
+			progress.done()
+			fmt.Fprintf(t.Log, "interrupted: saved step %d to %s\n", t.step, t.Cfg.Out)
+			return ErrInterrupted
+		}
+		step := t.step + 1
+		lr := sched.LR(step)
+		start := time.Now()
+		m, err := exec.step(t.mixer, step, lr)
+		if err != nil {
+			return fmt.Errorf("step %d: %w", step, err)
+		}
+		m.Step, m.LR = step, lr
+		m.StepSeconds = time.Since(start).Seconds()
+		m.TokensPerSec = tokensPerStep / m.StepSeconds
+		if t.AfterStep != nil {
+			t.AfterStep(m)
+		}
+		if err := checkFinite(m); err != nil {
+			return err
+		}
+		exec.commit() // the step's outputs become the state
+		t.step = step
+		if eval != nil && step%t.Cfg.EvalEvery == 0 {
+			if m.Eval, err = eval.run(); err != nil {
+				return fmt.Errorf("evaluation at step %d: %w", step, err)
+			}
+		}
+		line, _ := json.Marshal(m)
+		if _, err := t.metrics.Write(append(line, '\n')); err != nil {
+			return err
+		}
+		progress.update(step, m)
+		if t.Cfg.SaveEvery > 0 && step%t.Cfg.SaveEvery == 0 || step == t.Cfg.Steps {
+			if err := t.save(); err != nil {
+				return fmt.Errorf("checkpoint at step %d: %w", step, err)
+			}
+		}
+	}
+	progress.done()
+	return nil
+}
+
+func checkFinite(m *Metrics) error {
+	for _, v := range []struct {
+		name string
+		x    float64
+	}{{"loss", m.Loss}, {"lm_loss", m.LMLoss}, {"local_loss", m.LocalLoss}, {"grad_norm", m.GradNorm}} {
+		if math.IsNaN(v.x) || math.IsInf(v.x, 0) {
+			return fmt.Errorf("step %d: %s is %v: %w (the last checkpoint is intact; lower --lr or check the data)", m.Step, v.name, v.x, ErrNonFinite)
+		}
+	}
+	return nil
+}
+
+// Params returns the current trainable tensors (copies), by name.
+func (t *Trainer) Params() map[string][]float32 {
+	out := map[string][]float32{}
+	for _, name := range t.Manifest.ParamNames() {
+		out[name] = append([]float32{}, t.state.cur[name].Float32s()...)
+	}
+	return out
+}
+
+var _ = graph.StepInput
+var _ = models.Domain
+var _ = runtime.CPU

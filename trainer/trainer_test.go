@@ -1,0 +1,348 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/models"
+)
+
+const testVocab = 32
+
+func tinyModel() models.Config {
+	return models.Config{Arch: "LlamaForCausalLM", Vocab: testVocab, Hidden: 16, Intermediate: 32, Layers: 2, Heads: 2, KVHeads: 1,
+		HeadDim: 8, RMSEps: 1e-5, RopeTheta: 10000, MaxPositions: 64, Act: "silu", QueryScale: 1 / math.Sqrt(8)}
+}
+
+// writeShard writes a shard whose documents follow a simple rule, so a
+// model can learn it: "new" text counts up by step, "orig" text repeats.
+func writeShard(t testing.TB, stem string, tokens int, rule func(i int) int) {
+	t.Helper()
+	w, err := CreateShard(stem, "test-tokenizer", testVocab)
+	require.NoError(t, err)
+	doc := make([]int, 0, 64)
+	for i := 0; i < tokens; i++ {
+		doc = append(doc, rule(i))
+		if len(doc) == 64 {
+			require.NoError(t, w.AddDocument(doc, 3*len(doc)))
+			doc = doc[:0]
+		}
+	}
+	if len(doc) > 0 {
+		require.NoError(t, w.AddDocument(doc, 3*len(doc)))
+	}
+	require.NoError(t, w.Close())
+}
+
+type fixture struct {
+	build, newShard, origShard, evalNew, evalOrig string
+}
+
+func newFixture(t testing.TB, method string) fixture {
+	dir := t.TempDir()
+	f := fixture{build: filepath.Join(dir, "build"), newShard: filepath.Join(dir, "new"), origShard: filepath.Join(dir, "orig"),
+		evalNew: filepath.Join(dir, "eval_new"), evalOrig: filepath.Join(dir, "eval_orig")}
+	writeShard(t, f.newShard, 4000, func(i int) int { return (i * 3) % testVocab })
+	writeShard(t, f.origShard, 4000, func(i int) int { return (i % 5) + 10 })
+	writeShard(t, f.evalNew, 600, func(i int) int { return (i*3 + 7) % testVocab })
+	writeShard(t, f.evalOrig, 600, func(i int) int { return (i % 5) + 10 })
+	c := tinyModel()
+	ext, err := models.DefaultExtension(method)
+	require.NoError(t, err)
+	_, err = Build(BuildOptions{Config: &c, Weights: models.RandomWeights(c, 1, 0.1), Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: f.build})
+	require.NoError(t, err)
+	return f
+}
+
+func (f fixture) config(out string, steps int) RunConfig {
+	return RunConfig{Build: f.build, New: []string{f.newShard}, Orig: []string{f.origShard}, P: 0.25, Steps: steps, Batch: 4,
+		LR: 1e-2, Warmup: 2, Schedule: "cosine", Out: out, Seed: 7, Threads: 1, SaveEvery: 2, KeepLast: 2}
+}
+
+func train(t *testing.T, cfg RunConfig, resume bool) *Trainer {
+	tr, err := New(cfg, resume, io.Discard)
+	require.NoError(t, err)
+	t.Cleanup(tr.Close)
+	require.NoError(t, tr.Run(context.Background()))
+	return tr
+}
+
+func TestLossDecreasesAndEvalRuns(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	cfg := f.config(filepath.Join(t.TempDir(), "run"), 40)
+	cfg.EvalEvery, cfg.EvalNew, cfg.EvalOrig, cfg.EvalBatches = 20, []string{f.evalNew}, []string{f.evalOrig}, 2
+	var first, last *Metrics
+	tr, err := New(cfg, false, io.Discard)
+	require.NoError(t, err)
+	defer tr.Close()
+	tr.AfterStep = func(m *Metrics) {
+		if first == nil {
+			first = m
+		}
+		last = m
+	}
+	require.NoError(t, tr.Run(context.Background()))
+	assert.Less(t, last.LMLoss, first.LMLoss-0.5, "LM loss did not decrease: %v -> %v", first.LMLoss, last.LMLoss)
+	require.NotNil(t, last.Eval)
+	assert.Positive(t, last.Eval["new"].BitsPerByte)
+	assert.Positive(t, last.Eval["orig"].BitsPerByte)
+	// Metrics were logged for every step.
+	raw, err := os.ReadFile(filepath.Join(cfg.Out, "metrics.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, 40, countLines(raw))
+}
+
+func countLines(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
+}
+
+// TestResumeIsBitIdentical: 2N steps in one go equal N steps, a resume and
+// N more, bit for bit (parameters, moments and data order).
+func TestResumeIsBitIdentical(t *testing.T) {
+	for _, micro := range []int{4, 2} { // fused step, and grad+apply accumulation
+		f := newFixture(t, models.NeutralResidues)
+		straightCfg := f.config(filepath.Join(t.TempDir(), "straight"), 6)
+		straightCfg.MicroBatch = micro
+		straight := train(t, straightCfg, false)
+
+		// Interrupt after 3 steps (as SIGINT does: checkpoint, then stop).
+		splitCfg := f.config(filepath.Join(t.TempDir(), "split"), 6)
+		splitCfg.MicroBatch = micro
+		splitCfg.SaveEvery = 0
+		first, err := New(splitCfg, false, io.Discard)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		first.AfterStep = func(m *Metrics) {
+			if m.Step == 3 {
+				cancel()
+			}
+		}
+		require.ErrorIs(t, first.Run(ctx), ErrInterrupted)
+		assert.Equal(t, 3, first.Step())
+		first.Close()
+		resumed := train(t, splitCfg, true)
+		assert.Equal(t, 6, resumed.Step())
+		a, b := straight.Params(), resumed.Params()
+		for name, va := range a {
+			vb := b[name]
+			require.Equal(t, len(va), len(vb))
+			for i := range va {
+				if math.Float32bits(va[i]) != math.Float32bits(vb[i]) {
+					t.Fatalf("micro-batch %d: %s[%d] differs after resume: %v vs %v", micro, name, i, va[i], vb[i])
+				}
+			}
+		}
+	}
+}
+
+func TestOnlyAdaptersChange(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	tr := train(t, f.config(filepath.Join(t.TempDir(), "run"), 3), false)
+	init, err := readTensors(filepath.Join(f.build, InitFile))
+	require.NoError(t, err)
+	for name, v := range tr.Params() {
+		assert.Contains(t, name, ".adapter.", "a backbone tensor is trainable")
+		if strings.Contains(name, "w_out") {
+			assert.NotEqual(t, init[name], v, "%s did not train", name)
+		}
+	}
+}
+
+
+func TestNaNStopsWithStepAndMetricAndKeepsCheckpoint(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	cfg := f.config(filepath.Join(t.TempDir(), "run"), 4)
+	train(t, cfg, false).Close()
+	cfg.Steps = 8
+	tr, err := New(cfg, true, io.Discard)
+	require.NoError(t, err)
+	defer tr.Close()
+	tr.AfterStep = func(m *Metrics) {
+		if m.Step == 6 {
+			m.GradNorm = math.NaN()
+		}
+	}
+	err = tr.Run(context.Background())
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, ErrNonFinite))
+	assert.Contains(t, err.Error(), "step 6")
+	assert.Contains(t, err.Error(), "grad_norm")
+	latest, err := latestCheckpoint(filepath.Join(cfg.Out, checkpointsDir))
+	require.NoError(t, err)
+	assert.Equal(t, "step-00000004", filepath.Base(latest))
+	_, err = readTensors(filepath.Join(latest, stateFile))
+	require.NoError(t, err)
+}
+
+func TestBadInputsFailBeforeTraining(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	dir := t.TempDir()
+	// A shard from another tokenizer.
+	other := filepath.Join(dir, "other")
+	w, err := CreateShard(other, "another-tokenizer", testVocab)
+	require.NoError(t, err)
+	require.NoError(t, w.AddDocument([]int{1, 2, 3}, 3))
+	require.NoError(t, w.Close())
+	cfg := f.config(filepath.Join(dir, "run"), 2)
+	cfg.Orig = []string{other}
+	_, err = New(cfg, false, io.Discard)
+	assert.ErrorContains(t, err, "tokenized differently")
+
+	// An empty corpus.
+	empty := filepath.Join(dir, "empty")
+	w, err = CreateShard(empty, "test-tokenizer", testVocab)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	cfg = f.config(filepath.Join(dir, "run2"), 2)
+	cfg.New = []string{empty}
+	_, err = New(cfg, false, io.Discard)
+	assert.ErrorIs(t, err, ErrEmptyCorpus)
+
+	// A truncated shard.
+	require.NoError(t, os.Truncate(f.newShard+".bin", 10))
+	cfg = f.config(filepath.Join(dir, "run3"), 2)
+	_, err = New(cfg, false, io.Discard)
+	assert.ErrorContains(t, err, "truncated")
+
+	// A missing build.
+	cfg.Build = filepath.Join(dir, "nope")
+	_, err = New(cfg, false, io.Discard)
+	assert.ErrorContains(t, err, "nrgraph build")
+}
+
+func TestResumeRefusesAnotherConfig(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	cfg := f.config(filepath.Join(t.TempDir(), "run"), 2)
+	train(t, cfg, false).Close()
+	_, err := New(cfg, false, io.Discard)
+	assert.ErrorContains(t, err, "--resume")
+	cfg.LR *= 2
+	_, err = New(cfg, true, io.Discard)
+	assert.ErrorContains(t, err, "different configuration")
+}
+
+func TestMixingRatioAndDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	writeShard(t, filepath.Join(dir, "a"), 5000, func(i int) int { return i % testVocab })
+	writeShard(t, filepath.Join(dir, "b"), 5000, func(i int) int { return (i + 1) % testVocab })
+	a, err := OpenCorpus([]string{filepath.Join(dir, "a")})
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := OpenCorpus([]string{filepath.Join(dir, "b.bin")})
+	require.NoError(t, err)
+	defer b.Close()
+	draw := func(seed uint64) ([]float32, []int64) {
+		m, err := NewMixer(a, b, 0.1, seed)
+		require.NoError(t, err)
+		batch := NewBatch(100, 8)
+		var dom []float32
+		var ids []int64
+		for i := 0; i < 100; i++ {
+			m.Fill(batch)
+			dom = append(dom, batch.Domain...)
+			ids = append(ids, batch.IDs...)
+		}
+		return dom, ids
+	}
+	dom, ids := draw(1)
+	orig := 0
+	for _, d := range dom {
+		orig += int(d)
+	}
+	frac := float64(orig) / float64(len(dom))
+	sigma := math.Sqrt(0.1 * 0.9 / float64(len(dom)))
+	assert.InDelta(t, 0.1, frac, 4*sigma, "original-domain fraction %v", frac)
+	dom2, ids2 := draw(1)
+	assert.Equal(t, dom, dom2)
+	assert.Equal(t, ids, ids2)
+	dom3, _ := draw(2)
+	assert.NotEqual(t, dom, dom3)
+
+	m, err := NewMixer(a, nil, 0, 1)
+	require.NoError(t, err)
+	batch := NewBatch(50, 8)
+	m.Fill(batch)
+	assert.Equal(t, 0, batch.OrigRows())
+	_, err = NewMixer(a, nil, 0.1, 1)
+	assert.ErrorContains(t, err, "--orig")
+}
+
+// TestKilledMidSaveKeepsLastCheckpoint runs training in a child process,
+// SIGKILLs it at random moments (often mid-save: saving every step), and
+// checks the latest complete checkpoint always loads.
+func TestKilledMidSaveKeepsLastCheckpoint(t *testing.T) {
+	if os.Getenv("NRGRAPH_TRAIN_CHILD") != "" {
+		return
+	}
+	f := newFixture(t, models.NeutralResidues)
+	out := filepath.Join(t.TempDir(), "run")
+	r := rand.New(rand.NewSource(1))
+	checked := 0
+	for attempt := 0; attempt < 3; attempt++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTrainChild$")
+		cmd.Env = append(os.Environ(), "NRGRAPH_TRAIN_CHILD=1", "CHILD_BUILD="+f.build, "CHILD_NEW="+f.newShard, "CHILD_ORIG="+f.origShard, "CHILD_OUT="+out)
+		require.NoError(t, cmd.Start())
+		time.Sleep(time.Duration(300+r.Intn(700)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		latest, err := latestCheckpoint(filepath.Join(out, checkpointsDir))
+		require.NoError(t, err)
+		if latest == "" {
+			continue
+		}
+		_, err = readTensors(filepath.Join(latest, stateFile))
+		require.NoError(t, err, "checkpoint %s is corrupt after SIGKILL", latest)
+		cfg := f.config(out, 10000)
+		cfg.SaveEvery = 1
+		tr, err := New(cfg, true, io.Discard)
+		require.NoError(t, err, "resume after SIGKILL")
+		tr.Close()
+		checked++
+	}
+	assert.Positive(t, checked, "the child never reached a checkpoint before being killed")
+}
+
+// TestTrainChild is the child process of the SIGKILL test.
+func TestTrainChild(t *testing.T) {
+	if os.Getenv("NRGRAPH_TRAIN_CHILD") == "" {
+		t.Skip("child process of TestKilledMidSaveKeepsLastCheckpoint")
+	}
+	f := fixture{build: os.Getenv("CHILD_BUILD"), newShard: os.Getenv("CHILD_NEW"), origShard: os.Getenv("CHILD_ORIG")}
+	cfg := f.config(os.Getenv("CHILD_OUT"), 10000)
+	cfg.SaveEvery = 1
+	tr, err := New(cfg, true, io.Discard)
+	require.NoError(t, err)
+	_ = tr.Run(context.Background())
+}
+
+func TestScheduleShapes(t *testing.T) {
+	s := Schedule{Kind: "cosine", Peak: 1, Warmup: 10, Steps: 110, MinRatio: 0.1}
+	assert.InDelta(t, 0.1, s.LR(1), 1e-12)
+	assert.InDelta(t, 1, s.LR(10), 1e-12)
+	assert.InDelta(t, 0.55, s.LR(60), 1e-12)
+	assert.InDelta(t, 0.1, s.LR(110), 1e-12)
+	lin := Schedule{Kind: "linear", Peak: 2, Warmup: 0, Steps: 100}
+	assert.InDelta(t, 1, lin.LR(50), 1e-12)
+	assert.Equal(t, 3.0, Schedule{Kind: "constant", Peak: 3, Steps: 5}.LR(4))
+	assert.Error(t, Schedule{Kind: "step", Peak: 1, Steps: 1}.Validate())
+}
