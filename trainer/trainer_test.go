@@ -168,7 +168,6 @@ func TestOnlyAdaptersChange(t *testing.T) {
 	}
 }
 
-
 func TestNaNStopsWithStepAndMetricAndKeepsCheckpoint(t *testing.T) {
 	f := newFixture(t, models.NeutralResidues)
 	cfg := f.config(filepath.Join(t.TempDir(), "run"), 4)
