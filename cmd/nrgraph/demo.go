@@ -25,4 +25,3 @@ func runDemo(args []string) error {
 	}
 	return trainer.Demo(context.Background(), trainer.DemoOptions{Out: *out, Steps: *steps, Log: os.Stdout})
 }
-
