@@ -23,7 +23,7 @@ func runTrain(args []string) error {
 	fs := newFlagSet("train", "--build BUILD_DIR --new SHARDS [--orig SHARDS --p 0.1] --steps N --out RUN_DIR [flags]")
 	var c trainer.RunConfig
 	configFile := fs.String("config", "", "run configuration file (YAML or JSON, keys as in RUN_DIR/config.json); flags override it")
-	fs.StringVar(&c.Build, "build", "", "build directory from `nrgraph build`")
+	fs.StringVar(&c.Build, "build", "", "build directory written by nrgraph build")
 	fs.StringSliceVar(&c.New, "new", nil, "new-domain token shards (files, stems or directories)")
 	fs.StringSliceVar(&c.Orig, "orig", nil, "original-domain token shards, mixed in with probability --p")
 	fs.Float64Var(&c.P, "p", 0.1, "probability that a training sequence comes from --orig (paper: 0.1)")
