@@ -20,6 +20,7 @@ const (
 	LMLossOutput    = "lm_loss"
 	LocalLossOutput = "local_loss"
 	TargetLogProbs_ = "target_logprobs" // [batch, seq]
+	TargetIsArgmax  = "target_is_argmax" // bool [batch, seq]
 	GatesOutput     = "gates"           // [batch, seq, layers]
 	AdapterL1Output = "adapter_l1"      // [batch, seq, layers]: mean |adapter output|
 )
@@ -209,7 +210,11 @@ func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
 	g, err := graph.Build("score_"+m.Ext.Method, func(g *graph.Graph) {
 		e = BuildExtended(g, m)
 		targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
-		g.Output(TargetLogProbs_, TargetLogProbs(e.Logits, targets))
+		logp := graph.LogSoftmax(e.Logits, -1)
+		target := graph.Squeeze(graph.GatherElements(logp, graph.Unsqueeze(targets, 2), 2), 2)
+		g.Output(TargetLogProbs_, target)
+		// Whether the target is the model's top choice (lm-eval's is_greedy).
+		g.Output(TargetIsArgmax, graph.Not(graph.Less(target, graph.ReduceMax(logp, []int{-1}, false))))
 		if v := layerStack(e.Ext.Gates, false); v != nil {
 			g.Output(GatesOutput, v)
 		}

@@ -1,0 +1,75 @@
+package trainer
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrgraph/nrgraph/evaltasks"
+	"github.com/nrgraph/nrgraph/models"
+)
+
+// byteTokenizer maps each byte to a token (mod the test vocabulary).
+type byteTokenizer struct{}
+
+func (byteTokenizer) Encode(text string, _ bool) []int {
+	ids := make([]int, len(text))
+	for i := range text {
+		ids[i] = int(text[i]) % testVocab
+	}
+	return ids
+}
+
+func TestScorerAgreesWithItselfAcrossBatchingAndWindows(t *testing.T) {
+	f := newFixture(t, models.Adapters)
+	s, err := OpenScorer(f.build, byteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 3, BOS: -1})
+	require.NoError(t, err)
+	defer s.Close()
+
+	// Batching and padding do not change a sequence's scores.
+	seqs := [][]int{{1, 2, 3, 4, 5, 6, 7}, {9, 8}, {3, 3, 3, 3}, {5, 1, 5, 1, 5}}
+	batched, err := s.ScoreSequences(seqs)
+	require.NoError(t, err)
+	for i, q := range seqs {
+		alone, err := s.ScoreSequences([][]int{q})
+		require.NoError(t, err)
+		assert.InDeltaSlice(t, alone[0].LogProbs, batched[i].LogProbs, 1e-5)
+		for _, lp := range alone[0].LogProbs {
+			assert.Less(t, lp, 0.0)
+			assert.Greater(t, lp, -20.0)
+		}
+	}
+
+	// A request's log-likelihood is the sum over its continuation tokens.
+	res, err := s.LogLikelihoods([]evaltasks.Request{{Context: "abc ", Continuation: "de"}})
+	require.NoError(t, err)
+	direct, err := s.ScoreSequences([][]int{byteTokenizer{}.Encode("abc de", false)})
+	require.NoError(t, err)
+	n := len(direct[0].LogProbs)
+	assert.Equal(t, 3, res[0].NumTokens) // " de": the context's trailing space moves over
+	assert.InDelta(t, direct[0].LogProbs[n-1]+direct[0].LogProbs[n-2]+direct[0].LogProbs[n-3], res[0].LogLikelihood, 1e-5)
+
+	// Sliding windows score every token but the first exactly once; with a
+	// window longer than the document, the total equals one full pass.
+	doc := make([]int, 100)
+	for i := range doc {
+		doc[i] = (i * 7) % testVocab
+	}
+	s.maxLen = 40
+	nll, err := s.Perplexity([][]int{doc}, []int{100})
+	require.NoError(t, err)
+	assert.Equal(t, 99, nll[0].Tokens)
+	short := doc[:30]
+	full, err := s.ScoreSequences([][]int{short})
+	require.NoError(t, err)
+	want := 0.0
+	for _, lp := range full[0].LogProbs {
+		want -= lp
+	}
+	got, err := s.Perplexity([][]int{short}, []int{30})
+	require.NoError(t, err)
+	assert.InDelta(t, want, got[0].NLL, 1e-4)
+	assert.False(t, math.IsNaN(nll[0].NLL))
+}
