@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""PyTorch reference for `make bench`: the same decoder, neutral-residues
+adapters, loss and AdamW step as nrgraph's train_step.onnx, timed on CPU.
+
+Run with Debian's torch (/usr/bin/python3; install libopenblas0-pthread or
+torch falls back to a reference BLAS ~30x slower):
+    /usr/bin/python3 bench/torch_step.py --d 256 --layers 4 --threads 2
+Prints one JSON line: tokens/s for a training step and for forward scoring,
+and peak RSS.
+"""
+import argparse, json, math, resource, time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps=1e-5):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.w
+
+
+def rope(x, cos, sin):
+    h = x.shape[-1] // 2
+    rot = torch.cat([-x[..., h:], x[..., :h]], dim=-1)
+    return x * cos + rot * sin
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads, ffn, adapter_hidden, layers):
+        super().__init__()
+        self.heads, self.hd = heads, d // heads
+        self.n1, self.n2 = RMSNorm(d), RMSNorm(d)
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+        self.gate, self.up = nn.Linear(d, ffn, bias=False), nn.Linear(d, ffn, bias=False)
+        self.down = nn.Linear(ffn, d, bias=False)
+        # Neutral residues: GLU adapter + ReLU block gate (trainable).
+        self.a_in = nn.Linear(d, adapter_hidden, bias=False)
+        self.a_gate = nn.Linear(d, adapter_hidden, bias=False)
+        self.a_out = nn.Linear(adapter_hidden, d, bias=False)
+        self.block_gate = nn.Linear(d, 1)
+        std = 1 / math.sqrt(d * layers)
+        for m in (self.a_in, self.a_gate, self.block_gate):
+            nn.init.normal_(m.weight, std=std)
+        nn.init.zeros_(self.a_out.weight)
+        nn.init.zeros_(self.block_gate.bias)
+
+    def forward(self, x, cos, sin, mask):
+        b, s, d = x.shape
+        h = self.n1(x)
+        q = self.q(h).view(b, s, self.heads, self.hd).transpose(1, 2)
+        k = self.k(h).view(b, s, self.heads, self.hd).transpose(1, 2)
+        v = self.v(h).view(b, s, self.heads, self.hd).transpose(1, 2)
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd) + mask
+        ctx = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, s, d)
+        x = x + self.o(ctx)
+        f = self.n2(x)
+        ffn = self.down(F.silu(self.gate(f)) * self.up(f))
+        a = self.a_out(F.silu(self.a_gate(f)) * self.a_in(f)) * F.relu(self.block_gate(f))
+        return x + ffn + a, a
+
+
+class Model(nn.Module):
+    def __init__(self, vocab, d, layers, heads, ffn, adapter_hidden, seq):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList(Block(d, heads, ffn, adapter_hidden, layers) for _ in range(layers))
+        self.norm = RMSNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        hd = d // heads
+        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
+        ang = torch.arange(seq).float()[:, None] * inv[None, :]
+        emb = torch.cat([ang, ang], -1)
+        self.register_buffer("cos", emb.cos())
+        self.register_buffer("sin", emb.sin())
+        self.register_buffer("mask", torch.full((seq, seq), -1e9).triu(1))
+
+    def forward(self, ids):
+        x = self.emb(ids)
+        outs = []
+        for blk in self.blocks:
+            x, a = blk(x, self.cos, self.sin, self.mask)
+            outs.append(a)
+        return self.head(self.norm(x)), outs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--d", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ffn", type=int, default=0, help="default: 688 for d=256, else round(8d/3)")
+    ap.add_argument("--vocab", type=int, default=4096)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--adapter-hidden", type=int, default=0, help="default: 20%% capacity like nrgraph")
+    ap.add_argument("--steps", type=int, default=10)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    ffn = args.ffn or (688 if args.d == 256 else int(round(8 * args.d / 3 / 8)) * 8)
+    d, L, V = args.d, args.layers, args.vocab
+    backbone = L * (4 * d * d + 3 * d * ffn + 2 * d) + 2 * V * d + d
+    hidden = args.adapter_hidden or max(1, round((0.2 * backbone / L - d - 1) / (3 * d)))
+    model = Model(V, d, L, args.heads, ffn, hidden, args.seq)
+    trainable = []
+    for name, p in model.named_parameters():
+        p.requires_grad = name.split(".")[-2] in ("a_in", "a_gate", "a_out", "block_gate")
+        if p.requires_grad:
+            trainable.append(p)
+    opt = torch.optim.AdamW(trainable, lr=2e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
+    ids = torch.randint(0, V, (args.batch, args.seq))
+    tgt = torch.randint(0, V, (args.batch, args.seq))
+    domain = torch.zeros(args.batch)
+    domain[0] = 1
+
+    def step():
+        logits, outs = model(ids)
+        lm = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1))
+        orig = domain[:, None].expand(args.batch, args.seq)
+        local = sum((a.abs().mean(-1) * orig).sum() / orig.sum().clamp(min=1) for a in outs) / L
+        loss = lm + 0.01 * local
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        opt.step()
+
+    def score():
+        with torch.no_grad():
+            logits, _ = model(ids)
+            return logits.log_softmax(-1).gather(-1, tgt[..., None])
+
+    tokens = args.batch * args.seq
+    res = {"d": d, "layers": L, "threads": args.threads, "adapter_hidden": hidden, "torch": torch.__version__,
+           "blas": torch.__config__.show().split("BLAS_INFO=")[1].split(",")[0] if "BLAS_INFO=" in torch.__config__.show() else "?"}
+    for name, fn in (("train", step), ("score", score)):
+        fn()  # warm up
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            fn()
+        dt = (time.perf_counter() - t0) / args.steps
+        res[name + "_tokens_per_s"] = tokens / dt
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
