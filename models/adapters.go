@@ -142,6 +142,8 @@ type Extender struct {
 	// Per layer: gate values [batch, seq, 1] (nil without a gate), gate
 	// logits (sigmoid gate), and gated adapter outputs [batch, seq, d].
 	Gates, GateLogits, Outputs []*graph.Value
+	// baked holds inference values: parameters become initializers.
+	baked map[string]*graph.Data
 }
 
 // NewExtender validates e for model m.
@@ -182,6 +184,13 @@ func (x *Extender) AddedParams() int64 {
 func (x *Extender) param(g *graph.Graph, dt graph.DType, name string, shape []int64, variance, uniformBound float64) *graph.Value {
 	if v, ok := g.Lookup(name); ok {
 		return v
+	}
+	if x.baked != nil {
+		d, ok := x.baked[name]
+		if !ok {
+			panic(&graph.Error{Op: "Extension", Node: name, Err: fmt.Errorf("no trained value for %q", name)})
+		}
+		return graph.Cast(g.Initializer(name, d), dt)
 	}
 	v := g.Input(name, dt, graph.StaticShape(shape))
 	x.Params = append(x.Params, v)

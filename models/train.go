@@ -19,10 +19,10 @@ const (
 const (
 	LMLossOutput    = "lm_loss"
 	LocalLossOutput = "local_loss"
-	TargetLogProbs_ = "target_logprobs" // [batch, seq]
+	TargetLogProbs_ = "target_logprobs"  // [batch, seq]
 	TargetIsArgmax  = "target_is_argmax" // bool [batch, seq]
-	GatesOutput     = "gates"           // [batch, seq, layers]
-	AdapterL1Output = "adapter_l1"      // [batch, seq, layers]: mean |adapter output|
+	GatesOutput     = "gates"            // [batch, seq, layers]
+	AdapterL1Output = "adapter_l1"       // [batch, seq, layers]: mean |adapter output|
 )
 
 // Model bundles what a build needs: the backbone and the extension.
@@ -32,6 +32,10 @@ type Model struct {
 	Ext     ExtensionConfig
 	// ComputeDType of activations and trainable tensors (default float32).
 	ComputeDType graph.DType
+	// Baked, when set, freezes the model for inference: every trainable
+	// tensor becomes an initializer holding Baked[name] (trained adapters,
+	// finetuned weights), so the graph has no parameter inputs.
+	Baked map[string]*graph.Data
 }
 
 // Extended is a built forward pass with its extension.
@@ -52,11 +56,16 @@ func BuildExtended(g *graph.Graph, m Model) *Extended {
 	if err != nil {
 		panic(&graph.Error{Op: "Extension", Err: err})
 	}
+	ext.baked = m.Baked
 	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext}
-	if m.Ext.Method == Finetune {
+	weights := m.Weights
+	switch {
+	case m.Baked != nil:
+		weights = overlay{base: m.Weights, over: m.Baked}
+	case m.Ext.Method == Finetune:
 		opts.Trainable = func(string) bool { return true }
 	}
-	f := BuildForward(g, m.Config, m.Weights, opts)
+	f := BuildForward(g, m.Config, weights, opts)
 	e := &Extended{Forward: f, Ext: ext, Init: map[string]*graph.Data{}}
 	e.Trainable = append(e.Trainable, ext.Params...)
 	e.Trainable = append(e.Trainable, f.Trainable...)
@@ -227,12 +236,29 @@ func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
 
 // BuildLogitsGraph builds the self-contained inference graph exported for
 // other runtimes: logits [batch, seq, vocab] from input_ids and
-// attention_mask, trainable tensors baked in from values (nil: their
-// initial values).
-func BuildLogitsGraph(m Model, values map[string]*graph.Data) (*graph.Graph, error) {
+// attention_mask, with m.Baked holding the trained tensors.
+func BuildLogitsGraph(m Model) (*graph.Graph, error) {
+	if m.Baked == nil {
+		m.Baked = map[string]*graph.Data{}
+	}
 	return graph.Build("logits", func(g *graph.Graph) {
 		e := BuildExtended(g, m)
-		_ = e
 		g.Output("logits", e.Logits)
 	})
 }
+
+// overlay serves some tensors from over (trained values) and the rest from
+// the checkpoint.
+type overlay struct {
+	base Weights
+	over map[string]*graph.Data
+}
+
+func (o overlay) Tensor(name string) (*graph.Data, error) {
+	if d, ok := o.over[name]; ok {
+		return d, nil
+	}
+	return o.base.Tensor(name)
+}
+
+func (o overlay) Names() []string { return o.base.Names() }

@@ -1,0 +1,142 @@
+package trainer
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrgraph/nrgraph/export"
+	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/runtime"
+)
+
+// runLogits runs a graph with input_ids/attention_mask (and optional
+// parameter feeds) and returns the logits.
+func runLogits(t *testing.T, g *graph.Graph, params map[string][]float32) []float32 {
+	t.Helper()
+	model, err := export.Marshal(g, export.Options{})
+	require.NoError(t, err)
+	ids := []int64{1, 5, 9, 2, 30, 4, 4, 20, 31, 0}
+	mask := []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
+	var names []string
+	var ins []*runtime.Tensor
+	for _, v := range g.Inputs() {
+		var tt *runtime.Tensor
+		switch v.Name() {
+		case models.InputIDs:
+			tt, err = runtime.NewTensor([]int64{2, 5}, ids)
+		case models.AttentionMask:
+			tt, err = runtime.NewTensor([]int64{2, 5}, mask)
+		default:
+			dims, _ := v.Shape.Static()
+			tt, err = runtime.NewTensor(dims, params[v.Name()])
+		}
+		require.NoError(t, err)
+		defer tt.Destroy()
+		names = append(names, v.Name())
+		ins = append(ins, tt)
+	}
+	s, err := runtime.OpenBytes(model, names, []string{"logits"}, runtime.Options{Threads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	out, err := s.Run(ins, []*runtime.Tensor{nil})
+	require.NoError(t, err)
+	defer out[0].Destroy()
+	return append([]float32{}, out[0].Float32s()...)
+}
+
+func loadLogitsFile(t *testing.T, path string) []float32 {
+	g, err := export.Load(path)
+	require.NoError(t, err)
+	return runLogits(t, g, nil)
+}
+
+// TestExportMatchesTrainedModel: for every method, the exported ONNX gives
+// the logits of the extended model with its trained values (LoRA merged
+// into the weights), gates off and --no-adapters give the backbone, and the
+// PEFT-style files hold every trained tensor.
+func TestExportMatchesTrainedModel(t *testing.T) {
+	c := tinyModel()
+	w := models.RandomWeights(c, 1, 0.1)
+	backbone := func() []float32 {
+		e, _ := models.DefaultExtension(models.Adapters)
+		e.GatesOff = true
+		g, err := graph.Build("bb", func(g *graph.Graph) {
+			g.Output("logits", models.BuildExtended(g, models.Model{Config: c, Weights: w, Ext: e}).Logits)
+		})
+		require.NoError(t, err)
+		return runLogits(t, g, nil)
+	}()
+	for _, method := range models.Methods {
+		t.Run(method, func(t *testing.T) {
+			dir := t.TempDir()
+			ext, _ := models.DefaultExtension(method)
+			man, err := Build(BuildOptions{Config: &c, Weights: w, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: filepath.Join(dir, "build")})
+			require.NoError(t, err)
+			// "Trained" values: the initial ones perturbed deterministically.
+			init, err := readTensors(filepath.Join(dir, "build", InitFile))
+			require.NoError(t, err)
+			shapes := map[string][]int64{}
+			for _, p := range man.Params {
+				shapes[p.Name] = p.Shape
+				for i := range init[p.Name] {
+					init[p.Name][i] += float32(0.05 * math.Sin(float64(i+len(p.Name))))
+				}
+			}
+			ckpt := filepath.Join(dir, "trained.safetensors")
+			require.NoError(t, writeTensors(ckpt, init, shapes, nil))
+
+			// Reference: the training-time forward fed the trained values.
+			var ref []float32
+			g, err := graph.Build("ref", func(g *graph.Graph) {
+				g.Output("logits", models.BuildExtended(g, models.Model{Config: c, Weights: w, Ext: ext}).Logits)
+			})
+			require.NoError(t, err)
+			ref = runLogits(t, g, init)
+
+			out := filepath.Join(dir, "export")
+			require.NoError(t, Export(ExportOptions{Build: filepath.Join(dir, "build"), Checkpoint: ckpt, Out: out, Config: &c, Weights: w}))
+			got := loadLogitsFile(t, filepath.Join(out, ExportONNX))
+			require.Equal(t, len(ref), len(got))
+			for i := range ref {
+				require.InDelta(t, ref[i], got[i], 2e-5, "logit %d", i)
+			}
+			peft, err := readTensors(filepath.Join(out, ExportAdapterTensor))
+			require.NoError(t, err)
+			assert.Len(t, peft, len(man.Params))
+			for _, p := range man.Params {
+				assert.Equal(t, init[p.Name], peft[PEFTPrefix+p.Name])
+			}
+			_, err = os.Stat(filepath.Join(out, ExportAdapterConfig))
+			require.NoError(t, err)
+
+			plain := filepath.Join(dir, "plain")
+			require.NoError(t, Export(ExportOptions{Build: filepath.Join(dir, "build"), Checkpoint: ckpt, Out: plain, NoAdapters: true, Config: &c, Weights: w}))
+			assert.Equal(t, backbone, loadLogitsFile(t, filepath.Join(plain, ExportONNX)))
+			if method != models.Finetune {
+				off := filepath.Join(dir, "off")
+				require.NoError(t, Export(ExportOptions{Build: filepath.Join(dir, "build"), Checkpoint: ckpt, Out: off, GatesOff: true, Config: &c, Weights: w}))
+				assert.Equal(t, backbone, loadLogitsFile(t, filepath.Join(off, ExportONNX)), "gates off is not exactly the backbone")
+			}
+			checkWithONNXChecker(t, filepath.Join(out, ExportONNX))
+		})
+	}
+}
+
+// checkWithONNXChecker runs the official checker (Debian python3-onnx) when
+// installed.
+func checkWithONNXChecker(t *testing.T, path string) {
+	if exec.Command("/usr/bin/python3", "-c", "import onnx").Run() != nil {
+		t.Log("python3-onnx not installed; skipping the official ONNX checker")
+		return
+	}
+	out, err := exec.Command("/usr/bin/python3", "-c",
+		"import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')", path).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+}
