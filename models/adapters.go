@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -200,17 +201,24 @@ func (x *Extender) param(g *graph.Graph, dt graph.DType, name string, shape []in
 	}
 	h := fnv.New64a()
 	h.Write([]byte(name))
-	r := rand.New(rand.NewSource(x.Ext.Seed ^ int64(h.Sum64())))
-	vals := make([]float32, n)
-	for i := range vals {
-		switch {
-		case uniformBound > 0:
-			vals[i] = float32((2*r.Float64() - 1) * uniformBound)
-		case variance > 0:
-			vals[i] = float32(r.NormFloat64() * math.Sqrt(variance))
+	seed := x.Ext.Seed ^ int64(h.Sum64())
+	// Generated on first use: building a graph for a multi-billion-parameter
+	// backbone must not draw hundreds of millions of numbers.
+	x.Init[name] = graph.LazyData(graph.Float32, shape, func() ([]byte, error) {
+		r := rand.New(rand.NewSource(seed))
+		raw := make([]byte, 4*n)
+		for i := int64(0); i < n; i++ {
+			v := 0.0
+			switch {
+			case uniformBound > 0:
+				v = (2*r.Float64() - 1) * uniformBound
+			case variance > 0:
+				v = r.NormFloat64() * math.Sqrt(variance)
+			}
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(float32(v)))
 		}
-	}
-	x.Init[name] = graph.NewData(shape, vals)
+		return raw, nil
+	})
 	return v
 }
 
