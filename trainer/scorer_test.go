@@ -2,6 +2,8 @@ package trainer
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -72,4 +74,29 @@ func TestScorerAgreesWithItselfAcrossBatchingAndWindows(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, want, got[0].NLL, 1e-4)
 	assert.False(t, math.IsNaN(nll[0].NLL))
+}
+
+func TestEvaluateWritesAReport(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	s, err := OpenScorer(f.build, byteTokenizer{}, ScorerOptions{Threads: 1, BOS: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	dir := t.TempDir()
+	text := filepath.Join(dir, "held.jsonl")
+	require.NoError(t, os.WriteFile(text, []byte(`{"text": "the cat sat on the mat"}`+"\n"+`{"text": "a second held-out document"}`+"\n"), 0o644))
+	arc, err := ParseTaskSpec("en:arc:../evaltasks/testdata/arc/ARC-Challenge-Test.jsonl")
+	require.NoError(t, err)
+	res, err := Evaluate(EvalOptions{Scorer: s, Tasks: []TaskSpec{arc}, Texts: []TextSpec{{Group: "target", Paths: []string{text}}}, Shots: 0, Seed: 1})
+	require.NoError(t, err)
+	require.Len(t, res.English, 1)
+	require.NotNil(t, res.TargetText)
+	assert.Equal(t, len("the cat sat on the mat")+len("a second held-out document"), res.TargetText.Bytes)
+	assert.Positive(t, res.TargetText.BitsPerByte)
+	out := filepath.Join(dir, "eval.json")
+	require.NoError(t, WriteEvalFile(out, EvalFile{Target: "French", Result: *res}))
+	rep, err := CollectReport([]string{out})
+	require.NoError(t, err)
+	assert.Contains(t, rep.Markdown(), models.NeutralResidues)
+	_, err = ParseTaskSpec("xx:arc:file")
+	assert.ErrorContains(t, err, "group")
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 
 	"github.com/nrgraph/nrgraph/runtime"
+	"github.com/nrgraph/nrgraph/trainer"
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
@@ -12,3 +14,9 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 // initRuntime loads ONNX Runtime from --ort-lib, $NRGRAPH_ORT_LIB or the
 // install cache, with an error that says how to install it.
 func initRuntime(ortLib string) error { return runtime.Init(ortLib) }
+
+// loadTokenizer loads a tokenizer.json; bos is the id prepended to scored
+// text (-1 when the tokenizer defines none).
+func loadTokenizer(path string) (trainer.Encoder, int, error) {
+	return nil, -1, fmt.Errorf("%s: tokenizer support is not wired in yet", path)
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/nrgraph/nrgraph/trainer"
+)
+
+func init() {
+	register(subcommand{name: "eval", summary: "perplexity and benchmarks (HellaSwag, ARC, MMLU, CSQA, Belebele, JSONL) on the compiled score graph", run: runEval})
+}
+
+func runEval(args []string) error {
+	fs := newFlagSet("eval", "--build BUILD_DIR [--checkpoint RUN_DIR] [--task GROUP:FORMAT:PATH[:FEWSHOT]]... [--text-en FILES] [--text-target FILES] --out FILE")
+	build := fs.String("build", "", "build directory")
+	ckpt := fs.String("checkpoint", "", "run directory (latest checkpoint), checkpoint dir or state file; default: the untrained extension (= the backbone)")
+	tasks := fs.StringArray("task", nil, "benchmark as GROUP:FORMAT:PATH[:FEWSHOT_PATH]; GROUP en (forgetting) or target (learning); FORMAT hellaswag, arc, mmlu, csqa, belebele or jsonl (repeatable)")
+	textEN := fs.StringSlice("text-en", nil, "held-out English text (.txt or .jsonl with \"text\") for perplexity and bits per byte")
+	textTarget := fs.StringSlice("text-target", nil, "held-out target-language text for perplexity and bits per byte")
+	shots := fs.Int("shots", -1, "few-shot examples (-1: the paper's per-task default: 5 ARC/CSQA/MMLU, 0 HellaSwag/Belebele)")
+	limit := fs.Int("limit", 0, "only the first N questions / documents of each set (quick runs)")
+	seed := fs.Uint64("seed", 1234, "few-shot sampling seed")
+	label := fs.String("label", "", "row label in reports (default: the method)")
+	lr := fs.Float64("lr", 0, "learning rate of the run, shown on the trade-off plot")
+	target := fs.String("target", "target", "target-language name for the report section (e.g. French)")
+	out := fs.String("out", "", "write the results JSON here (for nrgraph report)")
+	batch := fs.Int("batch", 16, "sequences per forward pass")
+	threads := fs.Int("threads", 0, "ONNX Runtime threads (0: all CPUs)")
+	provider := fs.String("provider", "cpu", "execution provider: cpu, cuda or tensorrt")
+	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *build == "" || (len(*tasks) == 0 && len(*textEN) == 0 && len(*textTarget) == 0) {
+		fs.Usage()
+		return fmt.Errorf("--build and at least one --task or --text-* are required")
+	}
+	var specs []trainer.TaskSpec
+	for _, t := range *tasks {
+		s, err := trainer.ParseTaskSpec(t)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, s)
+	}
+	if err := initRuntime(*ortLib); err != nil {
+		return err
+	}
+	tok, bos, err := loadTokenizer(filepath.Join(*build, trainer.TokenizerFile))
+	if err != nil {
+		return err
+	}
+	scorer, err := trainer.OpenScorer(*build, tok, trainer.ScorerOptions{Checkpoint: *ckpt, Threads: *threads, Provider: *provider, MaxRows: *batch, BOS: bos})
+	if err != nil {
+		return err
+	}
+	defer scorer.Close()
+	var texts []trainer.TextSpec
+	if len(*textEN) > 0 {
+		texts = append(texts, trainer.TextSpec{Group: "en", Paths: *textEN})
+	}
+	if len(*textTarget) > 0 {
+		texts = append(texts, trainer.TextSpec{Group: "target", Paths: *textTarget})
+	}
+	res, err := trainer.Evaluate(trainer.EvalOptions{Scorer: scorer, Label: *label, LR: *lr, Tasks: specs, Texts: texts, Shots: *shots, Seed: *seed, Limit: *limit, Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	file := trainer.EvalFile{Target: *target, Result: *res}
+	rep, err := trainer.CollectReportFrom([]trainer.EvalFile{file})
+	if err != nil {
+		return err
+	}
+	fmt.Print(rep.Markdown())
+	if *out != "" {
+		if err := trainer.WriteEvalFile(*out, file); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+	}
+	return nil
+}

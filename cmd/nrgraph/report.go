@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/nrgraph/nrgraph/evaltasks"
+	"github.com/nrgraph/nrgraph/trainer"
+)
+
+func init() {
+	register(subcommand{name: "report", summary: "collect eval results into the paper's tables and a trade-off plot", run: runReport})
+}
+
+func runReport(args []string) error {
+	fs := newFlagSet("report", "EVAL_JSON... [--markdown FILE] [--json FILE] [--plot FILE.png]")
+	md := fs.String("markdown", "", "write the Table 3-style markdown here (default: stdout)")
+	js := fs.String("json", "", "write every number as JSON here")
+	plotPath := fs.String("plot", "", "write a Figure 1-style trade-off PNG here")
+	xAxis := fs.String("x", "score", "plot x axis: score (English task average) or bpb (English bits per byte)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return fmt.Errorf("give eval JSON files written by nrgraph eval --out")
+	}
+	rep, err := trainer.CollectReport(fs.Args())
+	if err != nil {
+		return err
+	}
+	table := rep.Markdown()
+	if *md == "" {
+		fmt.Print(table)
+	} else if err := os.WriteFile(*md, []byte(table), 0o644); err != nil {
+		return err
+	}
+	if *js != "" {
+		f, err := os.Create(*js)
+		if err != nil {
+			return err
+		}
+		if err := rep.WriteJSON(f, false); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if *plotPath != "" {
+		axis := evaltasks.XEnglishScore
+		if *xAxis == "bpb" {
+			axis = evaltasks.XEnglishBitsPerByte
+		}
+		points, err := rep.TradeoffPoints(0, axis)
+		if err != nil {
+			return err
+		}
+		f, err := os.Create(*plotPath)
+		if err != nil {
+			return err
+		}
+		if err := evaltasks.WriteTradeoffPlot(f, points, evaltasks.TradeoffPlotOptions{}); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", *plotPath)
+	}
+	return nil
+}

@@ -1,0 +1,223 @@
+package trainer
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nrgraph/nrgraph/evaltasks"
+)
+
+// TaskSpec is one benchmark to run: a group ("en" for forgetting,
+// "target" for learning), an upstream format, the file, and optionally the
+// few-shot pool (dev/train split) in the same format.
+type TaskSpec struct {
+	Group       string
+	Format      evaltasks.Format
+	Path        string
+	FewshotPath string
+}
+
+// ParseTaskSpec parses GROUP:FORMAT:PATH[:FEWSHOT_PATH].
+func ParseTaskSpec(s string) (TaskSpec, error) {
+	parts := strings.SplitN(s, ":", 4)
+	if len(parts) < 3 {
+		return TaskSpec{}, fmt.Errorf("task %q: want GROUP:FORMAT:PATH[:FEWSHOT_PATH] (GROUP en or target; FORMAT one of %v)", s, evaltasks.Formats())
+	}
+	t := TaskSpec{Group: parts[0], Format: evaltasks.Format(parts[1]), Path: parts[2]}
+	if len(parts) == 4 {
+		t.FewshotPath = parts[3]
+	}
+	if t.Group != "en" && t.Group != "target" {
+		return t, fmt.Errorf("task %q: group %q must be en or target", s, t.Group)
+	}
+	return t, nil
+}
+
+// TextSpec is a held-out text set for perplexity: text/JSONL files in a
+// group.
+type TextSpec struct {
+	Group string
+	Paths []string
+}
+
+// EvalOptions configure Evaluate.
+type EvalOptions struct {
+	Scorer *Scorer
+	Label  string  // row label in reports (default: the method)
+	LR     float64 // learning rate, for the trade-off plot
+	Tasks  []TaskSpec
+	Texts  []TextSpec
+	// Shots < 0 uses each task's paper default (5 for ARC/CSQA/MMLU, 0 for
+	// HellaSwag/Belebele).
+	Shots    int
+	Seed     uint64
+	Limit    int
+	Progress io.Writer
+}
+
+// Evaluate runs the benchmarks and perplexities: one row of Tables 2-3.
+func Evaluate(o EvalOptions) (*evaltasks.MethodResult, error) {
+	res := &evaltasks.MethodResult{Method: o.Label, LearningRate: o.LR}
+	if res.Method == "" {
+		res.Method = o.Scorer.Manifest().Extension.Method
+	}
+	for _, spec := range o.Tasks {
+		task, err := evaltasks.Open(spec.Format, spec.Path, spec.FewshotPath)
+		if err != nil {
+			return nil, err
+		}
+		shots := o.Shots
+		if shots < 0 {
+			shots = task.DefaultShots
+		}
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "%s (%s, %d-shot, %d questions)\n", task.Name, spec.Group, shots, len(task.Docs))
+		}
+		tr, err := evaltasks.Run(task, o.Scorer, evaltasks.Options{Shots: shots, Seed: o.Seed, Limit: o.Limit, Progress: o.Progress})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec.Path, err)
+		}
+		if spec.Group == "en" {
+			res.English = append(res.English, tr)
+		} else {
+			res.Target = append(res.Target, tr)
+		}
+	}
+	for _, text := range o.Texts {
+		docs, err := readTexts(text.Paths, o.Limit)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([][]int, len(docs))
+		sizes := make([]int, len(docs))
+		for i, d := range docs {
+			ids[i] = o.Scorer.tok.Encode(d, false)
+			if o.Scorer.BOS >= 0 {
+				ids[i] = append([]int{o.Scorer.BOS}, ids[i]...)
+			}
+			sizes[i] = len(d)
+		}
+		nll, err := o.Scorer.Perplexity(ids, sizes)
+		if err != nil {
+			return nil, err
+		}
+		agg, err := evaltasks.AggregatePerplexity(nll)
+		if err != nil {
+			return nil, fmt.Errorf("perplexity of %v: %w", text.Paths, err)
+		}
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "perplexity %s %v: %.4f nats/token, %.4f bits/byte over %d tokens\n", text.Group, text.Paths, agg.NLLPerToken, agg.BitsPerByte, agg.Tokens)
+		}
+		if text.Group == "en" {
+			res.EnglishText = &agg
+		} else {
+			res.TargetText = &agg
+		}
+	}
+	return res, nil
+}
+
+// readTexts reads documents: one per line of a .jsonl file (field
+// "text"), or a whole .txt file split on blank lines into paragraphs
+// grouped as one document per file.
+func readTexts(paths []string, limit int) ([]string, error) {
+	var docs []string
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(p, ".jsonl") {
+			sc := bufio.NewScanner(f)
+			sc.Buffer(make([]byte, 1<<20), 1<<28)
+			line := 0
+			for sc.Scan() {
+				line++
+				if strings.TrimSpace(sc.Text()) == "" {
+					continue
+				}
+				var rec struct {
+					Text *string `json:"text"`
+				}
+				if err := json.Unmarshal(sc.Bytes(), &rec); err != nil || rec.Text == nil {
+					f.Close()
+					return nil, fmt.Errorf("%s:%d: want a JSON object with a \"text\" field", p, line)
+				}
+				docs = append(docs, *rec.Text)
+				if limit > 0 && len(docs) >= limit {
+					break
+				}
+			}
+			err = sc.Err()
+		} else {
+			var raw []byte
+			raw, err = io.ReadAll(f)
+			docs = append(docs, string(raw))
+		}
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("no text in %v", paths)
+	}
+	return docs, nil
+}
+
+// EvalFile is the JSON an `nrgraph eval` writes and `nrgraph report` reads.
+type EvalFile struct {
+	Target string                 `json:"target"`
+	Result evaltasks.MethodResult `json:"result"`
+}
+
+// WriteEvalFile saves an evaluation atomically.
+func WriteEvalFile(path string, e EvalFile) error {
+	raw, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(raw, '\n'))
+}
+
+// CollectReport gathers eval files into one report (one section per target
+// language, rows in file order).
+func CollectReport(paths []string) (evaltasks.Report, error) {
+	var files []EvalFile
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return evaltasks.Report{}, err
+		}
+		var e EvalFile
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return evaltasks.Report{}, fmt.Errorf("%s: %w", p, err)
+		}
+		files = append(files, e)
+	}
+	return CollectReportFrom(files)
+}
+
+// CollectReportFrom groups evaluations by target language.
+func CollectReportFrom(files []EvalFile) (evaltasks.Report, error) {
+	var rep evaltasks.Report
+	index := map[string]int{}
+	for _, e := range files {
+		i, ok := index[e.Target]
+		if !ok {
+			i = len(rep.Sections)
+			index[e.Target] = i
+			rep.Sections = append(rep.Sections, evaltasks.Section{Target: e.Target})
+		}
+		rep.Sections[i].Methods = append(rep.Sections[i].Methods, e.Result)
+	}
+	return rep, nil
+}
