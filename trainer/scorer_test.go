@@ -1,6 +1,8 @@
 package trainer
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -99,4 +101,40 @@ func TestEvaluateWritesAReport(t *testing.T) {
 	assert.Contains(t, rep.Markdown(), models.NeutralResidues)
 	_, err = ParseTaskSpec("xx:arc:file")
 	assert.ErrorContains(t, err, "group")
+}
+
+func TestTokenizeIsDeterministicAndSplits(t *testing.T) {
+	dir := t.TempDir()
+	var lines []byte
+	for i := 0; i < 200; i++ {
+		lines = append(lines, []byte(fmt.Sprintf(`{"text": "document number %d with some words"}`+"\n", i))...)
+	}
+	in := filepath.Join(dir, "in.jsonl")
+	require.NoError(t, os.WriteFile(in, lines, 0o644))
+	run := func(out string, workers int) TokenizeStats {
+		st, err := Tokenize(context.Background(), TokenizeOptions{Inputs: []string{in}, Out: out, Tokenizer: byteTokenizer{}, TokenizerHash: "bytes", VocabSize: testVocab, BOS: 1, EOS: 2, Split: 0.1, Workers: workers})
+		require.NoError(t, err)
+		return st
+	}
+	a := run(filepath.Join(dir, "a"), 1)
+	b := run(filepath.Join(dir, "b"), 4)
+	b.Seconds = a.Seconds
+	assert.Equal(t, a, b)
+	assert.Equal(t, int64(200), a.Documents+a.ValDocuments)
+	assert.InDelta(t, 20, a.ValDocuments, 12)
+	ra, _ := os.ReadFile(filepath.Join(dir, "a.bin"))
+	rb, _ := os.ReadFile(filepath.Join(dir, "b.bin"))
+	assert.Equal(t, ra, rb, "output depends on the worker count")
+	c, err := OpenCorpus([]string{filepath.Join(dir, "a")})
+	require.NoError(t, err)
+	defer c.Close()
+	assert.Equal(t, a.Tokens, c.Len())
+	first := make([]int64, 3)
+	c.Read(0, first)
+	assert.Equal(t, []int64{1, int64('d') % testVocab, int64('o') % testVocab}, first)
+
+	bad := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte("{\"text\": \"ok\"}\n{\"body\": \"no text\"}\n"), 0o644))
+	_, err = Tokenize(context.Background(), TokenizeOptions{Inputs: []string{bad}, Out: filepath.Join(dir, "c"), Tokenizer: byteTokenizer{}, VocabSize: testVocab, BOS: -1, EOS: -1})
+	assert.ErrorContains(t, err, "bad.jsonl:2")
 }

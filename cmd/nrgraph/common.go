@@ -15,8 +15,25 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 // install cache, with an error that says how to install it.
 func initRuntime(ortLib string) error { return runtime.Init(ortLib) }
 
+// tokenizerInfo is what commands need of a tokenizer.json.
+type tokenizerInfo struct {
+	enc      trainer.Encoder
+	hash     string
+	vocab    int
+	bos, eos int
+}
+
+// openTokenizer loads a tokenizer.json.
+func openTokenizer(path string) (*tokenizerInfo, error) {
+	return nil, fmt.Errorf("%s: tokenizer support is not wired in yet", path)
+}
+
 // loadTokenizer loads a tokenizer.json; bos is the id prepended to scored
 // text (-1 when the tokenizer defines none).
 func loadTokenizer(path string) (trainer.Encoder, int, error) {
-	return nil, -1, fmt.Errorf("%s: tokenizer support is not wired in yet", path)
+	t, err := openTokenizer(path)
+	if err != nil {
+		return nil, -1, err
+	}
+	return t.enc, t.bos, nil
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	goruntime "runtime"
+
+	"github.com/nrgraph/nrgraph/trainer"
+)
+
+func init() {
+	register(subcommand{name: "tokenize", summary: "text / JSONL → token shards for nrgraph train", run: runTokenize})
+}
+
+func runTokenize(args []string) error {
+	fs := newFlagSet("tokenize", "--tokenizer tokenizer.json --out STEM INPUTS...")
+	tokPath := fs.String("tokenizer", "", "tokenizer.json (the model's, e.g. BUILD_DIR/tokenizer.json)")
+	out := fs.String("out", "", "output shard stem: writes STEM.bin + STEM.json (and STEM.val.* with --split)")
+	field := fs.String("field", "text", "JSONL field holding the text")
+	split := fs.Float64("split", 0, "fraction of documents held out into STEM.val (by document hash; e.g. 0.01)")
+	workers := fs.Int("workers", goruntime.NumCPU(), "parallel tokenizer workers (output does not depend on it)")
+	noBOS := fs.Bool("no-bos", false, "do not prepend the tokenizer's BOS token to each document")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *tokPath == "" || *out == "" || fs.NArg() == 0 {
+		fs.Usage()
+		return fmt.Errorf("--tokenizer, --out and at least one input are required")
+	}
+	tok, err := openTokenizer(*tokPath)
+	if err != nil {
+		return err
+	}
+	bos, eos := tok.bos, tok.eos
+	if *noBOS {
+		bos = -1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	st, err := trainer.Tokenize(ctx, trainer.TokenizeOptions{Inputs: fs.Args(), Field: *field, Out: *out, Tokenizer: tok.enc,
+		TokenizerHash: tok.hash, VocabSize: tok.vocab, BOS: bos, EOS: eos, Split: *split, Workers: *workers, Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d documents, %d tokens -> %s.bin", st.Documents, st.Tokens, *out)
+	if *split > 0 {
+		fmt.Printf("; held out %d documents, %d tokens -> %s.val.bin", st.ValDocuments, st.ValTokens, *out)
+	}
+	fmt.Printf("\n%.1f MB of text in %.1fs (%.2f MB/s)\n", float64(st.Bytes)/1e6, st.Seconds, float64(st.Bytes)/1e6/st.Seconds)
+	return nil
+}
