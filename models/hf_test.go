@@ -1,0 +1,128 @@
+package models
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrgraph/nrgraph/graph"
+)
+
+// writeModelDir writes config.json + safetensors (sharded in two when
+// shards is true) in exact HF naming.
+func writeModelDir(t *testing.T, dir string, c Config, w MapWeights, shards bool) {
+	t.Helper()
+	cfg := map[string]any{"architectures": []string{c.Arch}, "vocab_size": c.Vocab, "hidden_size": c.Hidden,
+		"intermediate_size": c.Intermediate, "num_hidden_layers": c.Layers, "num_attention_heads": c.Heads,
+		"num_key_value_heads": c.KVHeads, "head_dim": c.HeadDim, "rms_norm_eps": c.RMSEps, "rope_theta": c.RopeTheta,
+		"max_position_embeddings": c.MaxPositions, "tie_word_embeddings": c.Tied, "hidden_act": "silu", "torch_dtype": "bfloat16"}
+	raw, _ := json.Marshal(cfg)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644))
+	if !shards {
+		var buf bytes.Buffer
+		require.NoError(t, WriteSafetensors(&buf, w, map[string]string{"format": "pt"}))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644))
+		return
+	}
+	parts := []MapWeights{{}, {}}
+	index := map[string]string{}
+	for i, name := range w.Names() {
+		parts[i%2][name] = w[name]
+		index[name] = []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i%2]
+	}
+	for i, p := range parts {
+		var buf bytes.Buffer
+		require.NoError(t, WriteSafetensors(&buf, p, nil))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i]), buf.Bytes(), 0o644))
+	}
+	raw, _ = json.Marshal(map[string]any{"weight_map": index})
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), raw, 0o644))
+}
+
+// TestLoadModelDirMatchesInMemory: a bf16 checkpoint written in HF layout
+// (single and sharded) loads file-backed and computes the same logits as
+// the in-memory weights.
+func TestLoadModelDirMatchesInMemory(t *testing.T) {
+	c := tinyConfigs()["llama-gqa-untied"]
+	w, _ := randomCheckpoint(c, 11, true)
+	ids := [][]int64{{1, 2, 3, 4}}
+	mask := [][]float64{{1, 1, 1, 1}}
+	logits := func(weights Weights) [][][]float64 {
+		g, err := graph.Build("m", func(g *graph.Graph) {
+			g.Output("logits", BuildForward(g, c, weights, ForwardOptions{}).Logits)
+		})
+		require.NoError(t, err)
+		return runForward(t, g, ids, mask)
+	}
+	want := logits(w)
+	for _, sharded := range []bool{false, true} {
+		dir := t.TempDir()
+		writeModelDir(t, dir, c, w, sharded)
+		cfg, loaded, err := LoadModelDir(dir)
+		require.NoError(t, err)
+		assert.Equal(t, c.Hidden, cfg.Hidden)
+		d, err := loaded.Tensor("model.norm.weight")
+		require.NoError(t, err)
+		require.NotNil(t, d.File, "weights should be file-backed")
+		assert.Equal(t, graph.BFloat16, d.DType)
+		assert.Equal(t, want, logits(loaded))
+	}
+}
+
+func TestSafetensorsHeaderErrors(t *testing.T) {
+	good := func() []byte {
+		var buf bytes.Buffer
+		require.NoError(t, WriteSafetensors(&buf, MapWeights{"a": graph.NewData([]int64{2}, []float32{1, 2}), "b": graph.NewData([]int64{1}, []float32{3})}, nil))
+		return buf.Bytes()
+	}
+	withHeader := func(h string) []byte {
+		b := make([]byte, 8, 8+len(h)+16)
+		binary.LittleEndian.PutUint64(b, uint64(len(h)))
+		return append(append(b, h...), make([]byte, 16)...)
+	}
+	cases := []struct {
+		name, want string
+		file       []byte
+	}{
+		{"truncated", "truncated", good()[:5]},
+		{"header past end", "exceeds the file", func() []byte { b := good(); binary.LittleEndian.PutUint64(b, 1<<40); return b }()},
+		{"bad json", "not valid JSON", withHeader(`{"a": `)},
+		{"unknown dtype", `tensor "a": unsupported dtype "Q4"`, withHeader(`{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,4]}}`)},
+		{"offsets past data", `tensor "a": data_offsets [0 400]`, withHeader(`{"a":{"dtype":"F32","shape":[100],"data_offsets":[0,400]}}`)},
+		{"size mismatch", `tensor "a": F32[3] needs 12 bytes but data_offsets span 8`, withHeader(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`)},
+		{"overlap", "overlap", withHeader(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseSafetensorsHeader("w.safetensors", bytes.NewReader(tc.file), int64(len(tc.file)))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "w.safetensors")
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	entries, err := parseSafetensorsHeader("w.safetensors", bytes.NewReader(good()), int64(len(good())))
+	require.NoError(t, err)
+	assert.Len(t, entries, 2)
+
+	dir := t.TempDir()
+	_, _, err = LoadModelDir(dir)
+	assert.ErrorContains(t, err, "config.json")
+}
+
+// FuzzParseSafetensorsHeader: arbitrary bytes never panic and never make
+// the parser allocate more than the bounded header.
+func FuzzParseSafetensorsHeader(f *testing.F) {
+	var buf bytes.Buffer
+	_ = WriteSafetensors(&buf, MapWeights{"x": graph.NewData([]int64{2, 2}, []float32{1, 2, 3, 4})}, map[string]string{"k": "v"})
+	f.Add(buf.Bytes())
+	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' ', ' ', ' ', ' ', ' '})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = parseSafetensorsHeader("fuzz", bytes.NewReader(data), int64(len(data)))
+	})
+}
