@@ -26,6 +26,11 @@ type BuildOptions struct {
 	Seq      int
 	Out      string
 	Log      io.Writer
+	// RandomInit draws the backbone from N(0, InitStd²) (default 0.02)
+	// instead of loading weights: pretraining from scratch (with method
+	// finetune, every tensor trains).
+	RandomInit bool
+	InitStd    float64
 }
 
 // Build writes a build directory: the fused training step, the gradient
@@ -41,7 +46,20 @@ func Build(o BuildOptions) (*Manifest, error) {
 	}
 	cfg, w := o.Config, o.Weights
 	var tokHash string
-	if cfg == nil || w == nil {
+	switch {
+	case cfg != nil && w != nil:
+	case o.RandomInit:
+		// From scratch: only config.json (and tokenizer.json) are needed.
+		c, err := models.LoadConfig(o.ModelDir)
+		if err != nil {
+			return nil, err
+		}
+		std := o.InitStd
+		if std == 0 {
+			std = 0.02
+		}
+		cfg, w = &c, models.RandomWeights(c, o.Ext.Seed, std)
+	default:
 		c, weights, err := models.LoadModelDir(o.ModelDir)
 		if err != nil {
 			return nil, err
@@ -61,6 +79,11 @@ func Build(o BuildOptions) (*Manifest, error) {
 		if raw, err := os.ReadFile(filepath.Join(o.ModelDir, TokenizerFile)); err == nil {
 			tokHash = hashBytes(raw)
 			if err := writeFileAtomic(filepath.Join(o.Out, TokenizerFile), raw); err != nil {
+				return nil, err
+			}
+		}
+		if raw, err := os.ReadFile(filepath.Join(o.ModelDir, ConfigFile)); err == nil {
+			if err := writeFileAtomic(filepath.Join(o.Out, ConfigFile), raw); err != nil {
 				return nil, err
 			}
 		}

@@ -1,6 +1,8 @@
 package trainer
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,6 +32,12 @@ type ExportOptions struct {
 	Config  *models.Config
 	Weights models.Weights
 	Log     io.Writer
+	// HF additionally writes a Hugging Face model directory (config.json,
+	// model.safetensors, tokenizer.json) of the trained model: for
+	// finetuning (and from-scratch pretraining) and LoRA (merged).
+	HF string
+	// HFDType is the weight dtype of the HF export: bfloat16 or float32.
+	HFDType string
 }
 
 // Files written by Export.
@@ -109,6 +117,11 @@ func Export(o ExportOptions) error {
 		model.Ext, _ = models.DefaultExtension(models.Adapters)
 		model.Ext.GatesOff = true
 		model.Baked = merged
+	}
+	if o.HF != "" {
+		if err := writeHF(o, man, *cfg, w, model.Baked); err != nil {
+			return err
+		}
 	}
 	g, err := models.BuildLogitsGraph(model)
 	if err != nil {
@@ -237,4 +250,87 @@ func mergeLoRA(c models.Config, w models.Weights, man *Manifest, trained map[str
 		res[0].Destroy()
 	}
 	return out, nil
+}
+
+// writeHF writes the trained model in Hugging Face layout.
+func writeHF(o ExportOptions, man *Manifest, c models.Config, w models.Weights, trained map[string]*graph.Data) error {
+	if man.Extension.Method != models.Finetune && man.Extension.Method != models.LoRA {
+		return fmt.Errorf("--hf needs a method that changes only backbone tensors (finetune, lora); %s adds adapter blocks, use the PEFT-style files", man.Extension.Method)
+	}
+	if err := os.MkdirAll(o.HF, 0o755); err != nil {
+		return err
+	}
+	tensors := map[string]*graph.Data{}
+	for _, spec := range models.ExpectedTensors(c) {
+		d, ok := trained[spec.Name]
+		if !ok {
+			var err error
+			if d, err = w.Tensor(spec.Name); err != nil {
+				return err
+			}
+		}
+		conv, err := convertData(d, o.HFDType)
+		if err != nil {
+			return fmt.Errorf("tensor %q: %w", spec.Name, err)
+		}
+		tensors[spec.Name] = conv
+	}
+	var buf bytes.Buffer
+	if err := models.WriteSafetensors(&buf, tensors, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(o.HF, "model.safetensors"), buf.Bytes()); err != nil {
+		return err
+	}
+	for _, f := range []string{ConfigFile, TokenizerFile} {
+		raw, err := os.ReadFile(filepath.Join(o.Build, f))
+		if err != nil {
+			return fmt.Errorf("--hf: %w (the build has no %s to copy)", err, f)
+		}
+		if f == ConfigFile && o.HFDType != "" {
+			raw = setTorchDType(raw, o.HFDType)
+		}
+		if err := writeFileAtomic(filepath.Join(o.HF, f), raw); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(o.Log, "wrote Hugging Face model to %s (%s)\n", o.HF, o.HFDType)
+	return nil
+}
+
+// convertData converts a tensor to float32 or bfloat16 (round to nearest even).
+func convertData(d *graph.Data, dtype string) (*graph.Data, error) {
+	vals, err := d.Float64s()
+	if err != nil {
+		return nil, err
+	}
+	switch dtype {
+	case "", "float32":
+		f := make([]float32, len(vals))
+		for i, v := range vals {
+			f[i] = float32(v)
+		}
+		return graph.NewData(d.Dims, f), nil
+	case "bfloat16":
+		raw := make([]byte, 2*len(vals))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint16(raw[2*i:], graph.Float32ToBF16(float32(v)))
+		}
+		return graph.RawData(graph.BFloat16, d.Dims, raw)
+	}
+	return nil, fmt.Errorf("--hf-dtype %q: want float32 or bfloat16", dtype)
+}
+
+// setTorchDType rewrites config.json's torch_dtype.
+func setTorchDType(raw []byte, dtype string) []byte {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	m["torch_dtype"] = dtype
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return raw
+	}
+	return append(out, '\n')
 }

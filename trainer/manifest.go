@@ -22,6 +22,8 @@ const (
 	ScoreGraph    = "score.onnx"
 	InitFile      = "init.safetensors"
 	TokenizerFile = "tokenizer.json"
+	// ConfigFile is the backbone's HF config.json, copied into builds.
+	ConfigFile = "config.json"
 )
 
 // ParamEntry describes one trainable tensor.

@@ -19,6 +19,8 @@ func runExport(args []string) error {
 	fs.StringVar(&o.Out, "out", "", "output directory")
 	gates := fs.String("gates", "on", "on: the extended model; off: every adapter switched off (exactly the backbone)")
 	fs.BoolVar(&o.NoAdapters, "no-adapters", false, "export the plain backbone ONNX only")
+	fs.StringVar(&o.HF, "hf", "", "also write a Hugging Face model directory of the trained model (finetune/from-scratch, or LoRA merged)")
+	fs.StringVar(&o.HFDType, "hf-dtype", "bfloat16", "weight dtype of --hf: bfloat16 or float32")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so (LoRA merging runs in ONNX Runtime)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/trainer"
 )
 
@@ -45,6 +48,10 @@ func runTrain(args []string) error {
 	fs.IntVar(&c.Threads, "threads", 0, "ONNX Runtime intra-op threads (0: all CPUs)")
 	fs.StringVar(&c.Provider, "provider", "cpu", "execution provider: cpu, cuda or tensorrt (needs --ort-lib of a GPU build)")
 	resume := fs.Bool("resume", false, "continue from the latest checkpoint in --out")
+	fromScratch := fs.Bool("from-scratch", false, "pretrain a backbone: build --model's config.json with random weights (all trainable) into RUN_DIR/build")
+	modelDir := fs.String("model", "", "with --from-scratch: directory with config.json and tokenizer.json")
+	seq := fs.Int("seq", 256, "with --from-scratch: sequence length")
+	initStd := fs.Float64("init-std", 0.02, "with --from-scratch: standard deviation of the random init")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -59,6 +66,20 @@ func runTrain(args []string) error {
 	}
 	if err := initRuntime(*ortLib); err != nil {
 		return err
+	}
+	if *fromScratch {
+		if *modelDir == "" || c.Out == "" {
+			return fmt.Errorf("--from-scratch needs --model (config.json + tokenizer.json) and --out")
+		}
+		c.Build = filepath.Join(c.Out, "build")
+		if _, err := os.Stat(filepath.Join(c.Build, trainer.ManifestFile)); err != nil || !*resume {
+			ext, _ := models.DefaultExtension(models.Finetune)
+			opt := graph.DefaultAdamW()
+			fmt.Fprintf(os.Stderr, "building %s from scratch into %s\n", *modelDir, c.Build)
+			if _, err := trainer.Build(trainer.BuildOptions{ModelDir: *modelDir, RandomInit: true, InitStd: *initStd, Ext: ext, Opt: opt, Seq: *seq, Out: c.Build, Log: os.Stderr}); err != nil {
+				return err
+			}
+		}
 	}
 	tr, err := trainer.New(c, *resume, os.Stderr)
 	if err != nil {
