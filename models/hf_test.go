@@ -126,3 +126,19 @@ func FuzzParseSafetensorsHeader(f *testing.F) {
 		_, _ = parseSafetensorsHeader("fuzz", bytes.NewReader(data), int64(len(data)))
 	})
 }
+
+func TestInspect(t *testing.T) {
+	c := tinyConfigs()["llama-gqa-untied"]
+	w, _ := randomCheckpoint(c, 1, true)
+	dir := t.TempDir()
+	writeModelDir(t, dir, c, w, false)
+	tok := `{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}, "pre_tokenizer": {"type": "ByteLevel"}, "added_tokens": [{"id": 3, "content": "<eos>"}]}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(tok), 0o644))
+	info, err := Inspect(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "byte-level BPE", info.TokenizerKind)
+	assert.Equal(t, 4, info.TokenizerSize)
+	assert.Equal(t, len(ExpectedTensors(c)), info.DTypes["bfloat16"])
+	assert.Equal(t, c.NumParams(), info.Params)
+	assert.Contains(t, info.String(), "LlamaForCausalLM")
+}
