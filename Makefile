@@ -35,8 +35,11 @@ doctor: ort build
 demo: ort build
 	$(BIN) demo
 
+# Go benchmarks (graph build, step, data prep, ...) then nrgraph vs PyTorch
+# side by side (needs Debian python3-torch + libopenblas0-pthread).
 bench: ort
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
+	$(GO) build -o bin/nrgraph-bench ./bench && bin/nrgraph-bench
 
 # Regenerates export/onnxpb/onnx.pb.go (needs protoc + protoc-gen-go).
 generate:

@@ -1,0 +1,302 @@
+// Command bench measures nrgraph against a PyTorch implementation of the
+// same model and step on this machine (`make bench`): adapter training
+// tokens/s, forward scoring tokens/s and peak RSS, at d=256/L=4 and
+// d=512/L=8 (seq 128, batch 16), at 1 and 2 threads, plus this machine's
+// achievable fp32 GEMM rate through ONNX Runtime as the yardstick.
+//
+// Each measurement runs in its own process so peak RSS is its own.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nrgraph/nrgraph/export"
+	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/runtime"
+)
+
+type result struct {
+	Side        string  `json:"side"`
+	D           int     `json:"d"`
+	Layers      int     `json:"layers"`
+	Threads     int     `json:"threads"`
+	TrainTokS   float64 `json:"train_tokens_per_s"`
+	ScoreTokS   float64 `json:"score_tokens_per_s"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	GemmGFLOPS  float64 `json:"gemm_gflops,omitempty"`
+	TrainGFLOPS float64 `json:"train_gflops,omitempty"`
+}
+
+const batch, seq = 16, 128
+
+func config(d, layers int) models.Config {
+	ffn := 688
+	if d != 256 {
+		ffn = (8*d/3 + 7) / 8 * 8
+	}
+	return models.Config{Arch: "LlamaForCausalLM", Vocab: 4096, Hidden: d, Intermediate: ffn, Layers: layers, Heads: d / 64, KVHeads: d / 64,
+		HeadDim: 64, RMSEps: 1e-5, RopeTheta: 10000, MaxPositions: seq, Act: "silu", QueryScale: 0.125}
+}
+
+func main() {
+	one := flag.String("one", "", "internal: measure one configuration (nrgraph:D:L:T or gemm:T)")
+	steps := flag.Int("steps", 8, "timed steps per measurement")
+	flag.Parse()
+	if *one != "" {
+		r, err := measure(*one, *steps)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		json.NewEncoder(os.Stdout).Encode(r)
+		return
+	}
+	var rows []result
+	run := func(args ...string) (result, error) {
+		var r result
+		out, err := exec.Command(args[0], args[1:]...).Output()
+		if err != nil {
+			if ee, ok := err.(*exec.ExitError); ok {
+				return r, fmt.Errorf("%v: %s", args, ee.Stderr)
+			}
+			return r, err
+		}
+		err = json.Unmarshal(out, &r)
+		return r, err
+	}
+	self, _ := os.Executable()
+	gemm := map[int]float64{}
+	for _, t := range []int{1, 2} {
+		r, err := run(self, "-one", fmt.Sprintf("gemm:%d", t))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		gemm[t] = r.GemmGFLOPS
+	}
+	for _, shape := range [][2]int{{256, 4}, {512, 8}} {
+		for _, t := range []int{1, 2} {
+			r, err := run(self, "-one", fmt.Sprintf("nrgraph:%d:%d:%d", shape[0], shape[1], t), "-steps", fmt.Sprint(*steps))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			rows = append(rows, r)
+			tr, err := run("/usr/bin/python3", "bench/torch_step.py", "--d", fmt.Sprint(shape[0]), "--layers", fmt.Sprint(shape[1]),
+				"--heads", fmt.Sprint(shape[0]/64), "--threads", fmt.Sprint(t), "--steps", fmt.Sprint(*steps))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "pytorch:", err)
+				continue
+			}
+			tr.Side, tr.D, tr.Layers, tr.Threads = "pytorch", shape[0], shape[1], t
+			rows = append(rows, tr)
+		}
+	}
+	host, _ := os.Hostname()
+	fmt.Printf("# nrgraph vs PyTorch, %s, %s, %d CPUs (%s)\n\n", time.Now().Format("2006-01-02"), host, goruntime.NumCPU(), cpuModel())
+	fmt.Printf("ONNX Runtime fp32 GEMM (2048³): %.0f GFLOP/s at 1 thread, %.0f GFLOP/s at 2 threads\n\n", gemm[1], gemm[2])
+	fmt.Println("| d / layers | threads | nrgraph train tok/s | PyTorch train tok/s | ratio | nrgraph score tok/s | PyTorch score tok/s | ratio | nrgraph RSS MB | PyTorch RSS MB | nrgraph train GFLOP/s (% of GEMM) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	for i := 0; i+1 < len(rows); i += 2 {
+		n, p := rows[i], rows[i+1]
+		if p.Side != "pytorch" {
+			continue
+		}
+		fmt.Printf("| %d / %d | %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx | %.0f | %.0f | %.0f (%.0f%%) |\n", n.D, n.Layers, n.Threads,
+			n.TrainTokS, p.TrainTokS, n.TrainTokS/p.TrainTokS, n.ScoreTokS, p.ScoreTokS, n.ScoreTokS/p.ScoreTokS, n.PeakRSSMB, p.PeakRSSMB,
+			n.TrainGFLOPS, 100*n.TrainGFLOPS/gemm[n.Threads])
+	}
+}
+
+func cpuModel() string {
+	raw, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			return strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
+		}
+	}
+	return "?"
+}
+
+func peakRSS() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Maxrss) / 1024
+}
+
+func measure(spec string, steps int) (result, error) {
+	if err := runtime.Init(""); err != nil {
+		return result{}, err
+	}
+	parts := strings.Split(spec, ":")
+	var r result
+	if parts[0] == "gemm" {
+		fmt.Sscan(parts[1], &r.Threads)
+		gf, err := gemmRate(r.Threads)
+		r.GemmGFLOPS = gf
+		return r, err
+	}
+	fmt.Sscan(parts[1], &r.D)
+	fmt.Sscan(parts[2], &r.Layers)
+	fmt.Sscan(parts[3], &r.Threads)
+	r.Side = "nrgraph"
+	c := config(r.D, r.Layers)
+	ext, _ := models.DefaultExtension(models.NeutralResidues)
+	m := models.Model{Config: c, Weights: models.RandomWeights(c, 1, 0.02), Ext: ext}
+	dir, _ := os.MkdirTemp("", "nrgraph-bench-")
+	defer os.RemoveAll(dir)
+	step, e, err := models.BuildTrainGraph(m, graph.DefaultAdamW(), models.FusedStep)
+	if err != nil {
+		return r, err
+	}
+	if r.TrainTokS, err = timeGraph(step, e, dir, "step.onnx", r.Threads, steps); err != nil {
+		return r, err
+	}
+	score, e2, err := models.BuildScoreGraph(m)
+	if err != nil {
+		return r, err
+	}
+	if r.ScoreTokS, err = timeGraph(score, e2, dir, "score.onnx", r.Threads, steps); err != nil {
+		return r, err
+	}
+	r.TrainGFLOPS = trainFLOPs(c, e.Ext.Hidden) * r.TrainTokS / 1e9
+	r.PeakRSSMB = peakRSS()
+	return r, nil
+}
+
+// trainFLOPs per token of the adapter training step: forward of every
+// projection, input gradients through the frozen ones, and forward, input
+// and weight gradients of the adapters (attention score products included).
+func trainFLOPs(c models.Config, hidden int) float64 {
+	d, f, h, L, V := float64(c.Hidden), float64(c.Intermediate), float64(hidden), float64(c.Layers), float64(c.Vocab)
+	frozen := L*(4*d*d+3*d*f) + V*d
+	adapter := L * 3 * d * h
+	attn := L * 2 * seq * d // QK and PV per token (causal not exploited)
+	return 2*(2*frozen) + 2*(3*adapter) + 2*(2*attn)
+}
+
+// timeGraph runs g with random inputs and returns tokens/s.
+func timeGraph(g *graph.Graph, e *models.Extended, dir, file string, threads, steps int) (float64, error) {
+	path := filepath.Join(dir, file)
+	if err := export.Save(g, path, export.Options{}); err != nil {
+		return 0, err
+	}
+	rng := rand.New(rand.NewSource(1))
+	var names []string
+	var ins []*runtime.Tensor
+	for _, v := range g.Inputs() {
+		dims, err := v.Shape.Bind(map[string]int64{models.Batch: batch, models.Seq: seq})
+		if err != nil {
+			return 0, err
+		}
+		n := int64(1)
+		for _, d := range dims {
+			n *= d
+		}
+		var t *runtime.Tensor
+		if v.DType == graph.Int64 {
+			ids := make([]int64, n)
+			for i := range ids {
+				ids[i] = int64(rng.Intn(4096))
+			}
+			t, err = runtime.NewTensor(dims, ids)
+		} else {
+			vals := make([]float32, n)
+			if d := e.Init[v.Name()]; d != nil {
+				f, _ := d.Float64s()
+				for i := range vals {
+					vals[i] = float32(f[i])
+				}
+			} else {
+				for i := range vals {
+					vals[i] = 1
+				}
+			}
+			if v.Name() == graph.LRInput {
+				vals[0] = 1e-4
+			}
+			t, err = runtime.NewTensor(dims, vals)
+		}
+		if err != nil {
+			return 0, err
+		}
+		names = append(names, v.Name())
+		ins = append(ins, t)
+	}
+	var outs []string
+	for _, v := range g.Outputs() {
+		outs = append(outs, v.Name())
+	}
+	s, err := runtime.Open(path, names, outs, runtime.Options{Threads: threads})
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	pre, err := runtime.OutputsFor(g.Outputs())
+	if err != nil {
+		return 0, err
+	}
+	res, err := s.Run(ins, pre)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := 0; i < steps; i++ {
+		if _, err := s.Run(ins, res); err != nil {
+			return 0, err
+		}
+	}
+	return float64(batch*seq*steps) / time.Since(start).Seconds(), nil
+}
+
+// gemmRate measures fp32 MatMul of 2048x2048 matrices through ORT.
+func gemmRate(threads int) (float64, error) {
+	const n = 2048
+	g, err := graph.Build("gemm", func(g *graph.Graph) {
+		a := g.Input("a", graph.Float32, graph.S(n, n))
+		b := g.Input("b", graph.Float32, graph.S(n, n))
+		g.Output("c", graph.MatMul(a, b))
+	})
+	if err != nil {
+		return 0, err
+	}
+	model, err := export.Marshal(g, export.Options{})
+	if err != nil {
+		return 0, err
+	}
+	s, err := runtime.OpenBytes(model, []string{"a", "b"}, []string{"c"}, runtime.Options{Threads: threads})
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	vals := make([]float32, n*n)
+	for i := range vals {
+		vals[i] = float32(i%7) * 0.1
+	}
+	a, _ := runtime.NewTensor([]int64{n, n}, vals)
+	b, _ := runtime.NewTensor([]int64{n, n}, vals)
+	c, _ := runtime.NewEmpty(graph.Float32, []int64{n, n})
+	ins, outs := []*runtime.Tensor{a, b}, []*runtime.Tensor{c}
+	if _, err := s.Run(ins, outs); err != nil {
+		return 0, err
+	}
+	const reps = 5
+	start := time.Now()
+	for i := 0; i < reps; i++ {
+		if _, err := s.Run(ins, outs); err != nil {
+			return 0, err
+		}
+	}
+	return 2 * n * n * n * reps / time.Since(start).Seconds() / 1e9, nil
+}
