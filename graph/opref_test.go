@@ -274,7 +274,9 @@ func opCases() []opCase {
 		bin("Greater", graph.Greater, func(a, b float64) float64 { return b2f(a > b) }, s(2, 1), s(3), true),
 		{name: "Pow", op: "Pow", ins: []opIn{{shape: s(2, 3), dtype: graph.Float64, gen: positiveGen}, fin(3)},
 			build: func(in []*graph.Value) *graph.Value { return graph.Pow(in[0], in[1]) },
-			ref:   func(in []arr) arr { return mapN(func(x []float64) float64 { return math.Pow(x[0], x[1]) }, in[0], in[1]) }, tol: 1e-12},
+			ref: func(in []arr) arr {
+				return mapN(func(x []float64) float64 { return math.Pow(x[0], x[1]) }, in[0], in[1])
+			}, tol: 1e-12},
 		un("Neg", graph.Neg, func(x float64) float64 { return -x }, nil, 0),
 		un("Abs", graph.Abs, math.Abs, nil, 0),
 		un("Sign", graph.Sign, func(x float64) float64 { return b2f(x > 0) - b2f(x < 0) }, nil, 0),
@@ -496,7 +498,9 @@ func opCases() []opCase {
 			build: func(in []*graph.Value) *graph.Value {
 				return graph.Add(in[0], graph.Const(in[0].Graph(), graph.NewData([]int64{2}, []float64{1.5, -2})))
 			},
-			ref: func(in []arr) arr { return arr{shape: []int{2}, data: []float64{in[0].data[0] + 1.5, in[0].data[1] - 2}} }},
+			ref: func(in []arr) arr {
+				return arr{shape: []int{2}, data: []float64{in[0].data[0] + 1.5, in[0].data[1] - 2}}
+			}},
 	}
 	return cases
 }
