@@ -101,3 +101,7 @@ func (m *Manifest) ParamNames() []string {
 	}
 	return names
 }
+
+// TokenizerHash identifies a tokenizer.json by its bytes; token shards and
+// builds record it so mismatched data is caught before training.
+func TokenizerHash(raw []byte) string { return hashBytes(raw) }

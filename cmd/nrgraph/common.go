@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
+	"os"
 
+	"github.com/nrgraph/nrgraph/models/bpe"
 	"github.com/nrgraph/nrgraph/runtime"
 	"github.com/nrgraph/nrgraph/trainer"
 )
@@ -25,7 +26,15 @@ type tokenizerInfo struct {
 
 // openTokenizer loads a tokenizer.json.
 func openTokenizer(path string) (*tokenizerInfo, error) {
-	return nil, fmt.Errorf("%s: tokenizer support is not wired in yet", path)
+	tok, err := bpe.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenizerInfo{enc: tok, hash: trainer.TokenizerHash(raw), vocab: tok.VocabSize(), bos: tok.BOS, eos: tok.EOS}, nil
 }
 
 // loadTokenizer loads a tokenizer.json; bos is the id prepended to scored
