@@ -128,6 +128,11 @@ func WriteFileAtomic(path string, data []byte) error {
 	}
 	tmp := f.Name()
 	ok := false
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes 0600 files
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	defer func() {
 		if !ok {
 			f.Close()

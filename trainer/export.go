@@ -61,17 +61,6 @@ func Export(o ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, w := o.Config, o.Weights
-	if cfg == nil || w == nil {
-		if man.ModelDir == "" {
-			return fmt.Errorf("build %s has no model directory recorded; cannot load the backbone", o.Build)
-		}
-		c, weights, err := models.LoadModelDir(man.ModelDir)
-		if err != nil {
-			return err
-		}
-		cfg, w = &c, weights
-	}
 	stateFile := filepath.Join(o.Build, InitFile)
 	if o.Checkpoint != "" {
 		if stateFile, err = checkpointStateFile(o.Checkpoint); err != nil {
@@ -81,6 +70,27 @@ func Export(o ExportOptions) error {
 	trained, err := readTensors(stateFile)
 	if err != nil {
 		return err
+	}
+	cfg, w := o.Config, o.Weights
+	switch {
+	case cfg != nil && w != nil:
+	case man.Extension.Method == models.Finetune:
+		// Every backbone tensor was trained: the checkpoint is the model
+		// (this also covers pretraining from scratch, which has no weights).
+		c := man.Config
+		tw := models.MapWeights{}
+		for _, p := range man.Params {
+			tw[p.Name] = graph.NewData(p.Shape, trained[p.Name])
+		}
+		cfg, w = &c, tw
+	case man.ModelDir == "":
+		return fmt.Errorf("build %s has no model directory recorded; cannot load the backbone", o.Build)
+	default:
+		c, weights, err := models.LoadModelDir(man.ModelDir)
+		if err != nil {
+			return err
+		}
+		cfg, w = &c, weights
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -28,7 +29,9 @@ type Tokenizer struct {
 	ranks    map[[2]string]int
 	merges   [][2]string
 	specials map[string]int
-	cache    map[string][]int
+	// cache memoises word encodings; Encode is safe for concurrent use.
+	cacheMu sync.RWMutex
+	cache   map[string][]int
 	// BOS/EOS/PAD ids (-1 when absent).
 	BOS, EOS, PAD int
 }
@@ -167,7 +170,10 @@ func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
 			continue
 		}
 		for _, word := range PreTokenize(part) {
-			if cached, ok := t.cache[word]; ok {
+			t.cacheMu.RLock()
+			cached, ok := t.cache[word]
+			t.cacheMu.RUnlock()
+			if ok {
 				ids = append(ids, cached...)
 				continue
 			}
@@ -175,9 +181,11 @@ func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
 			for _, sym := range t.bpeWord(mapBytes(word)) {
 				wordIDs = append(wordIDs, t.vocab[sym])
 			}
+			t.cacheMu.Lock()
 			if len(t.cache) < 1<<16 {
 				t.cache[word] = wordIDs
 			}
+			t.cacheMu.Unlock()
 			ids = append(ids, wordIDs...)
 		}
 	}
