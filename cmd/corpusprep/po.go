@@ -110,6 +110,9 @@ func parsePO(r io.Reader, name string) ([]poMessage, error) {
 var (
 	// markupTag covers Wesnoth help markup (<ref>, <bold>) and HTML in strings.
 	markupTag = regexp.MustCompile(`</?[a-zA-Z][^<>]{0,200}>`)
+	// markupAttribute is Wesnoth's <ref>dst='unit' text='shown'</ref>: only
+	// a text attribute is prose.
+	markupAttribute = regexp.MustCompile(`\b([a-z_]+)='([^']*)'`)
 	// placeholder covers printf and Wesnoth "$var" substitutions.
 	placeholder = regexp.MustCompile(`%[-+ #0-9.]*[sdifuxXc%]|\$[a-zA-Z_][a-zA-Z_0-9.|]*`)
 )
@@ -121,6 +124,12 @@ var (
 func messageParagraphs(msgstr string, minWords int) []string {
 	var out []string
 	for _, line := range strings.Split(msgstr, "\n") {
+		line = markupAttribute.ReplaceAllStringFunc(line, func(attr string) string {
+			if m := markupAttribute.FindStringSubmatch(attr); m[1] == "text" {
+				return m[2]
+			}
+			return ""
+		})
 		line = markupTag.ReplaceAllString(line, " ")
 		line = placeholder.ReplaceAllString(line, "")
 		line = joinLines([]string{line})
