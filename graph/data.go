@@ -177,18 +177,24 @@ func (d *Data) Float64s() ([]float64, error) {
 	return out, nil
 }
 
-// Int64s decodes integer data (int32 or int64).
+// Int64s decodes integer data (int32 or int64) exactly (not through
+// float64, which would corrupt values beyond 2^53 such as MaxInt64 slice
+// ends).
 func (d *Data) Int64s() ([]int64, error) {
 	if !d.DType.IsInt() {
 		return nil, fmt.Errorf("Int64s of %s data", d.DType)
 	}
-	f, err := d.Float64s()
+	b, err := d.Bytes()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int64, len(f))
-	for i, v := range f {
-		out[i] = int64(v)
+	out := make([]int64, numElements(d.Dims))
+	for i := range out {
+		if d.DType == Int64 {
+			out[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+		} else {
+			out[i] = int64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+		}
 	}
 	return out, nil
 }

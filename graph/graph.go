@@ -328,7 +328,7 @@ func (g *Graph) addNodeNamed(op string, inputs []*Value, attrs Attrs, outName st
 	g.checkOwn(op, inputs...)
 	def, ok := opTable[op]
 	if !ok {
-		fail(op, "", "unknown op %q (supported: %s)", op, strings.Join(SupportedOps(), ", "))
+		fail(op, "", "%w %q (supported: %s)", ErrUnknownOp, op, strings.Join(SupportedOps(), ", "))
 	}
 	if attrs == nil {
 		attrs = Attrs{}

@@ -595,7 +595,10 @@ func sliceDim(d Dim, start, end Dim, step int64) (Dim, error) {
 			}
 			return D((e - s + step - 1) / step), nil
 		}
-		s, e = clamp(s, -1, n-1), clamp(e, -1, n-1)
+		if n == 0 {
+			return D(0), nil
+		}
+		s, e = clamp(s, 0, n-1), clamp(e, -1, n-1)
 		if s <= e {
 			return D(0), nil
 		}

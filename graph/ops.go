@@ -157,8 +157,11 @@ func ReshapeLike(x *Value, target Shape, ref *Value) *Value {
 	return ReshapeTo(x, ShapeTensor(target, ref))
 }
 
-// Transpose permutes axes.
+// Transpose permutes axes (no perm: reverse them, as ONNX does).
 func Transpose(x *Value, perm ...int) *Value {
+	if len(perm) == 0 {
+		return add1("Transpose", []*Value{x}, nil)
+	}
 	p := make([]int64, len(perm))
 	for i, a := range perm {
 		p[i] = int64(a)

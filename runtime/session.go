@@ -213,6 +213,10 @@ func ProbeProviders() map[Provider]error {
 // Run finds the scalar outputs itself (one extra ORT session, once); pass
 // OutputsFor(graph outputs) to avoid that.
 func (s *Session) Run(inputs, outputs []*Tensor) ([]*Tensor, error) {
+	if len(inputs) == 0 {
+		// onnxruntime_go indexes the first input unconditionally.
+		return nil, fmt.Errorf("%s: models without inputs cannot be run through onnxruntime_go", s.what)
+	}
 	if len(inputs) != len(s.Inputs) {
 		return nil, fmt.Errorf("%s: %d inputs given, model takes %d (%v)", s.what, len(inputs), len(s.Inputs), s.Inputs)
 	}
