@@ -10,7 +10,7 @@ ORT_LIB   := $(CACHE)/onnxruntime-1.24.3/libonnxruntime.so.1
 BIN       := bin/nrgraph
 export NRGRAPH_CACHE := $(CACHE)
 
-.PHONY: all build ort test vet demo bench generate fuzz clean doctor
+.PHONY: all build ort test vet demo bench generate fuzz clean doctor corpora embedded
 
 all: build
 
@@ -40,6 +40,15 @@ demo: ort build
 bench: ort
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 	$(GO) build -o bin/nrgraph-bench ./bench && bin/nrgraph-bench
+
+# Demo corpora (en, fr; de/da/hu unless CORPORA_EXTRA_LANGS=) from Debian
+# packages (apt-get download + dpkg -x, nothing installed); ~7 min.
+corpora: build
+	NRGRAPH=$(CURDIR)/$(BIN) ./scripts/corpora/build.sh "$(CACHE)/corpora"
+
+# Re-pretrains the embedded backbone models/embedded/en-llama-7m (slow).
+embedded: ort corpora
+	CORPORA=$(CACHE)/corpora ./scripts/embedded.sh
 
 # Regenerates export/onnxpb/onnx.pb.go (needs protoc + protoc-gen-go).
 generate:

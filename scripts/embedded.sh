@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS="${1:-3000}"
-CORPORA="${CORPORA:-.cache/corpora/out}"
+CORPORA="${CORPORA:-.cache/corpora}"
 WORK="${WORK:-.cache/embedded}"
 OUT="${OUT:-models/embedded/en-llama-7m}"
 BIN=bin/nrgraph

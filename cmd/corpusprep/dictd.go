@@ -148,26 +148,11 @@ func readDictd(indexPath, dictPath, urlBase string) ([]document, error) {
 }
 
 func runDictd(args []string) error {
-	fs := newFlagSet("dictd")
-	out := fs.String("out", "", "output JSONL")
-	root := fs.String("root", "", "package extraction directory (urls are relative to its parent)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *out == "" || fs.NArg() == 0 {
-		return fmt.Errorf("usage: corpusprep dictd --out FILE.jsonl [--root DIR] NAME.index...")
-	}
-	var all []document
-	for _, index := range fs.Args() {
+	return runFileConverter("dictd", "NAME.index...", args, func(index, root string) ([]document, error) {
 		dict := strings.TrimSuffix(index, ".index") + ".dict.dz"
 		if _, err := os.Stat(dict); err != nil {
 			dict = strings.TrimSuffix(dict, ".dz")
 		}
-		docs, err := readDictd(index, dict, relativeURL(*root, dict))
-		if err != nil {
-			return err
-		}
-		all = append(all, docs...)
-	}
-	return writeJSONL(*out, all)
+		return readDictd(index, dict, relativeURL(root, dict))
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"encoding/binary"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -131,11 +130,4 @@ func writeLazyLoadDB(t *testing.T, dir string, names []string, vectors [][]strin
 	require.NoError(t, os.WriteFile(rdx, gzipBytes(t, idx.b.Bytes()), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Rdata.rdb"), rdb.Bytes(), 0o644))
 	return rdx
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	return string(b)
 }

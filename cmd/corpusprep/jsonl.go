@@ -57,6 +57,11 @@ func writeJSONL(path string, docs []document) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	// CreateTemp makes the file private; outputs (and committed samples) are not.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -100,4 +105,27 @@ func relativeURL(root, path string) string {
 		return filepath.ToSlash(path)
 	}
 	return filepath.ToSlash(rel)
+}
+
+// runFileConverter is the command line of the converters that turn each
+// named file into documents, all written to one JSONL.
+func runFileConverter(name, inputs string, args []string, convert func(path, root string) ([]document, error)) error {
+	fs := newFlagSet(name)
+	out := fs.String("out", "", "output JSONL")
+	root := fs.String("root", "", "package extraction directory (urls are relative to its parent)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() == 0 {
+		return fmt.Errorf("usage: corpusprep %s --out FILE.jsonl [--root DIR] %s", name, inputs)
+	}
+	var all []document
+	for _, path := range fs.Args() {
+		docs, err := convert(path, *root)
+		if err != nil {
+			return err
+		}
+		all = append(all, docs...)
+	}
+	return writeJSONL(*out, all)
 }

@@ -199,6 +199,10 @@ func runManifest(args []string) error {
 		f.Close()
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", *out, err)
 	}

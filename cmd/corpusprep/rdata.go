@@ -359,28 +359,18 @@ func bookDocuments(urlBase string, lines []string) []document {
 }
 
 func runRData(args []string) error {
-	fs := newFlagSet("rdata")
-	out := fs.String("out", "", "output JSONL")
-	root := fs.String("root", "", "package extraction directory (urls are relative to its parent)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *out == "" || fs.NArg() == 0 {
-		return fmt.Errorf("usage: corpusprep rdata --out FILE.jsonl [--root DIR] DIR/Rdata.rdx...")
-	}
-	var all []document
-	for _, rdx := range fs.Args() {
+	return runFileConverter("rdata", "DIR/Rdata.rdx...", args, func(rdx, root string) ([]document, error) {
 		rdb := strings.TrimSuffix(rdx, ".rdx") + ".rdb"
 		names, values, err := readLazyLoadDB(rdx, rdb)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		var docs []document
 		for i, name := range names {
-			if values[i].Type != rString {
-				continue // only character vectors are text
+			if values[i].Type == rString { // only character vectors are text
+				docs = append(docs, bookDocuments(relativeURL(root, rdb)+"#"+name, values[i].Strings)...)
 			}
-			all = append(all, bookDocuments(relativeURL(*root, rdb)+"#"+name, values[i].Strings)...)
 		}
-	}
-	return writeJSONL(*out, all)
+		return docs, nil
+	})
 }
