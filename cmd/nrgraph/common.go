@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/nrgraph/nrgraph/models/bpe"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 	"github.com/nrgraph/nrgraph/runtime"
 	"github.com/nrgraph/nrgraph/trainer"
 )
@@ -19,6 +19,7 @@ func initRuntime(ortLib string) error { return runtime.Init(ortLib) }
 // tokenizerInfo is what commands need of a tokenizer.json.
 type tokenizerInfo struct {
 	enc      trainer.Encoder
+	dec      trainer.Tokenizer
 	hash     string
 	vocab    int
 	bos, eos int
@@ -26,7 +27,7 @@ type tokenizerInfo struct {
 
 // openTokenizer loads a tokenizer.json.
 func openTokenizer(path string) (*tokenizerInfo, error) {
-	tok, err := bpe.Load(path)
+	tok, err := tokenizer.Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -34,8 +35,21 @@ func openTokenizer(path string) (*tokenizerInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tokenizerInfo{enc: tok, hash: trainer.TokenizerHash(raw), vocab: tok.VocabSize(), bos: tok.BOS, eos: tok.EOS}, nil
+	info := &tokenizerInfo{enc: tok, dec: textDecoder{tok}, hash: trainer.TokenizerHash(raw), vocab: tok.VocabSize(), bos: -1, eos: -1}
+	if id, ok := tok.BOS(); ok {
+		info.bos = id
+	}
+	if id, ok := tok.EOS(); ok {
+		info.eos = id
+	}
+	return info, nil
 }
+
+// textDecoder decodes without special tokens (what a user wants to read).
+type textDecoder struct{ t *tokenizer.Tokenizer }
+
+func (d textDecoder) Encode(text string, addSpecial bool) []int { return d.t.Encode(text, addSpecial) }
+func (d textDecoder) Decode(ids []int) string                   { return d.t.DecodeSkipSpecial(ids) }
 
 // loadTokenizer loads a tokenizer.json; bos is the id prepended to scored
 // text (-1 when the tokenizer defines none).

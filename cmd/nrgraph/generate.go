@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nrgraph/nrgraph/models/bpe"
 	"github.com/nrgraph/nrgraph/trainer"
 )
 
@@ -41,11 +40,11 @@ func runGenerate(args []string) error {
 	if err := initRuntime(*ortLib); err != nil {
 		return err
 	}
-	tok, err := bpe.Load(filepath.Join(tokDir, "tokenizer.json"))
+	tok, err := openTokenizer(filepath.Join(tokDir, "tokenizer.json"))
 	if err != nil {
 		return err
 	}
-	o.Tokenizer, o.BOS, o.EOS, o.Out = tok, tok.BOS, tok.EOS, os.Stdout
+	o.Tokenizer, o.BOS, o.EOS, o.Out = tok.dec, tok.bos, tok.eos, os.Stdout
 	fmt.Print(o.Prompt)
 	_, err = trainer.Generate(o)
 	fmt.Println()

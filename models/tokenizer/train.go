@@ -1,0 +1,283 @@
+package tokenizer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/sugarme/tokenizer/pretokenizer"
+)
+
+// trainMinPairCount stops training at pairs seen fewer times: merging
+// hapaxes only memorises the corpus.
+const trainMinPairCount = 2
+
+// trainChunkBytes is how much text is pre-tokenized at a time; chunks end at
+// line ends, so memory is bounded by the distinct words, not the corpus.
+const trainChunkBytes = 1 << 20
+
+// Train learns a byte-level BPE tokenizer (GPT-2 pipeline) from text files,
+// streaming them. Ids are: specialTokens (in order), the 256 byte symbols,
+// then one token per merge until vocabSize is reached or no pair occurs
+// twice. The result saves (Save) as a tokenizer.json that HF loads and
+// encodes identically.
+//
+// sugarme's BpeTrainer is not used: it panics on bytes absent from its
+// alphabet, breaks ties by wall-clock time, drops special tokens and loses
+// pair positions when re-queueing, so its output is neither deterministic
+// nor a correct BPE.
+func Train(files []string, vocabSize int, specialTokens []string) (*Tokenizer, error) {
+	if len(files) == 0 {
+		return nil, errors.New("train tokenizer: no input files")
+	}
+	if minSize := len(specialTokens) + 256; vocabSize < minSize {
+		return nil, fmt.Errorf("train tokenizer: vocab size %d below specials + 256 bytes = %d", vocabSize, minSize)
+	}
+	counts := map[string]int64{}
+	for _, f := range files {
+		if err := countWords(f, counts); err != nil {
+			return nil, fmt.Errorf("train tokenizer: %w", err)
+		}
+	}
+	vocab, merges, err := learnMerges(counts, vocabSize, specialTokens)
+	if err != nil {
+		return nil, fmt.Errorf("train tokenizer: %w", err)
+	}
+	t, err := LoadBytes(byteLevelJSON(vocab, merges, len(specialTokens)))
+	if err != nil {
+		return nil, fmt.Errorf("train tokenizer: reload: %w", err)
+	}
+	return t, nil
+}
+
+// countWords adds the GPT-2 pre-tokenized words of a file to counts.
+func countWords(path string, counts map[string]int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	var chunk []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		chunk = append(chunk, line...)
+		if len(chunk) >= trainChunkBytes || err != nil && len(chunk) > 0 {
+			text := string(chunk)
+			for _, m := range (gpt2Matcher{}).findAll(text) {
+				word := text[m[0]:m[1]]
+				if _, ok := counts[word]; !ok {
+					word = strings.Clone(word) // do not pin the chunk
+				}
+				counts[word]++
+			}
+			chunk = chunk[:0]
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case err == bufio.ErrBufferFull:
+			continue // a long line: keep appending
+		case err != nil:
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+}
+
+// pairCount is a heap entry of the trainer: most frequent pair first, ties
+// to the lower (left, right) ids, as in HF's BpeTrainer.
+type pairCount struct {
+	count int64
+	pair  uint64
+}
+
+func (a pairCount) less(b pairCount) bool {
+	return a.count > b.count || a.count == b.count && a.pair < b.pair
+}
+
+type pairHeap = minHeap[pairCount]
+
+// learnMerges runs BPE training on word counts. It returns the vocabulary in
+// id order and the merges in rank order.
+func learnMerges(counts map[string]int64, vocabSize int, specialTokens []string) ([]string, [][2]string, error) {
+	var vocab []string
+	index := map[string]int32{}
+	addToken := func(tok string) int32 {
+		if id, ok := index[tok]; ok {
+			return id
+		}
+		index[tok] = int32(len(vocab))
+		vocab = append(vocab, tok)
+		return index[tok]
+	}
+	for _, s := range specialTokens {
+		if s == "" {
+			return nil, nil, errors.New("empty special token")
+		}
+		if _, dup := index[s]; dup {
+			return nil, nil, fmt.Errorf("special token %q given twice", s)
+		}
+		addToken(s)
+	}
+	// All 256 byte symbols, so that any input encodes without <unk>; in
+	// code-point order like HF's trainer.
+	alphabet := make([]string, 0, 256)
+	for b := range 256 {
+		alphabet = append(alphabet, pretokenizer.BytesChar[uint8(b)])
+	}
+	slices.SortFunc(alphabet, func(a, b string) int { return int([]rune(a)[0] - []rune(b)[0]) })
+	var byteID [256]int32
+	for _, ch := range alphabet {
+		id := addToken(ch)
+		byteID[pretokenizer.CharBytes[ch]] = id
+	}
+
+	// Words in sorted order so that training is deterministic.
+	keys := make([]string, 0, len(counts))
+	for w := range counts {
+		keys = append(keys, w)
+	}
+	slices.Sort(keys)
+	words := make([][]int32, len(keys))
+	freq := make([]int64, len(keys))
+	pairCounts := map[uint64]int64{}
+	where := map[uint64][]int32{}
+	for i, w := range keys {
+		syms := make([]int32, len(w))
+		for j := 0; j < len(w); j++ {
+			syms[j] = byteID[w[j]]
+		}
+		words[i], freq[i] = syms, counts[w]
+		for j := 0; j+1 < len(syms); j++ {
+			p := pairKey(int(syms[j]), int(syms[j+1]))
+			pairCounts[p] += freq[i]
+			if l := where[p]; len(l) == 0 || l[len(l)-1] != int32(i) {
+				where[p] = append(l, int32(i))
+			}
+		}
+	}
+	heap := make(pairHeap, 0, len(pairCounts))
+	for p, c := range pairCounts {
+		heap.push(pairCount{c, p})
+	}
+
+	var merges [][2]string
+	touched := map[uint64]bool{}
+	lastWord := map[uint64]int32{}
+	for len(vocab) < vocabSize && len(heap) > 0 {
+		top := heap.pop()
+		if cur := pairCounts[top.pair]; cur != top.count {
+			if cur > 0 {
+				heap.push(pairCount{cur, top.pair})
+			}
+			continue
+		}
+		if top.count < trainMinPairCount {
+			break
+		}
+		left, right := int32(top.pair>>32), int32(uint32(top.pair))
+		newID := addToken(vocab[left] + vocab[right])
+		merges = append(merges, [2]string{vocab[left], vocab[right]})
+
+		clear(touched)
+		clear(lastWord)
+		for _, wi := range where[top.pair] {
+			change := func(p uint64, delta int64) {
+				pairCounts[p] += delta * freq[wi]
+				if delta > 0 {
+					touched[p] = true
+					if last, ok := lastWord[p]; !ok || last != wi {
+						where[p] = append(where[p], wi)
+						lastWord[p] = wi
+					}
+				}
+			}
+			words[wi] = mergeWordPair(words[wi], left, right, newID, change)
+		}
+		delete(where, top.pair)
+		for p := range touched {
+			if c := pairCounts[p]; c > 0 {
+				heap.push(pairCount{c, p})
+			}
+		}
+	}
+	return vocab, merges, nil
+}
+
+// mergeWordPair replaces each left-to-right occurrence of (left, right) in w
+// by newID, reporting every adjacent pair it destroys (-1) or creates (+1).
+func mergeWordPair(w []int32, left, right, newID int32, change func(pair uint64, delta int64)) []int32 {
+	pk := func(a, b int32) uint64 { return pairKey(int(a), int(b)) }
+	out := 0
+	for i := 0; i < len(w); {
+		if i+1 < len(w) && w[i] == left && w[i+1] == right {
+			if out > 0 {
+				change(pk(w[out-1], left), -1)
+				change(pk(w[out-1], newID), +1)
+			}
+			change(pk(left, right), -1)
+			if i+2 < len(w) {
+				change(pk(right, w[i+2]), -1)
+				change(pk(newID, w[i+2]), +1)
+			}
+			w[out] = newID
+			out++
+			i += 2
+			continue
+		}
+		w[out] = w[i]
+		out++
+		i++
+	}
+	return w[:out]
+}
+
+// byteLevelJSON writes a tokenizer.json with GPT-2's pipeline, one vocab
+// entry and one merge per line so that diffs of retrained files stay small.
+func byteLevelJSON(vocab []string, merges [][2]string, nSpecial int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"version":"1.0","truncation":null,"padding":null,"added_tokens":[`)
+	for id := range nSpecial {
+		if id > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n"+`{"id":%d,"content":%s,"single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}`, id, jsonString(vocab[id]))
+	}
+	b.WriteString("\n" + `],"normalizer":null,` + "\n" +
+		`"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true},` + "\n" +
+		`"post_processor":{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":false,"use_regex":true},` + "\n" +
+		`"decoder":{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true},` + "\n" +
+		`"model":{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":null,"end_of_word_suffix":null,"fuse_unk":false,"byte_fallback":false,"ignore_merges":false,` + "\n" +
+		`"vocab":{`)
+	for id, tok := range vocab {
+		if id > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n%s:%d", jsonString(tok), id)
+	}
+	b.WriteString("\n},\n" + `"merges":[`)
+	for i, m := range merges {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n[%s,%s]", jsonString(m[0]), jsonString(m[1]))
+	}
+	b.WriteString("\n]}}\n")
+	return b.Bytes()
+}
+
+// jsonString quotes s without Go's HTML escaping of <, > and &, which would
+// make special tokens unreadable in the file.
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}
