@@ -32,8 +32,11 @@ test: ort vet
 doctor: ort build
 	$(BIN) doctor
 
+# The embedded backbone is committed; the French/English text comes from
+# Debian packages (make corpora, English + French only here: ~5 min once).
 demo: ort build
-	$(BIN) demo
+	CORPORA_EXTRA_LANGS= NRGRAPH=$(CURDIR)/$(BIN) ./scripts/corpora/build.sh "$(CACHE)/corpora"
+	$(BIN) demo --corpora "$(CACHE)/corpora" --work "$(CACHE)/demo"
 
 # Go benchmarks (graph build, step, data prep, ...) then nrgraph vs PyTorch
 # side by side (needs Debian python3-torch + libopenblas0-pthread).

@@ -4,124 +4,250 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/nrgraph/nrgraph/evaltasks"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
-// DemoOptions configure Demo.
-type DemoOptions struct {
-	Out   string
-	Steps int
-	Log   io.Writer
+// ExperimentData locates the demo corpora (`make corpora`) and the
+// backbone.
+type ExperimentData struct {
+	Model   string // HF model directory (the embedded backbone)
+	Corpora string // directory with en_orig, en_heldout, fr_train, fr_heldout_same JSONL
+	Work    string // shards, builds and runs go here
+	Threads int
+	Log     io.Writer
 }
 
-// Demo runs the whole method on a small backbone: build neutral residues,
-// train on a new "domain" with p=0.1 of the original one mixed in, and
-// report held-out loss on both domains before and after.
-//
-// Until the embedded pretrained backbone lands, the backbone is a tiny
-// random Llama and the two domains are synthetic token streams with
-// different statistics, so the numbers show the mechanics (learning the
-// new domain while the gated adapters stay near zero on the original one),
-// not language quality.
-func Demo(ctx context.Context, o DemoOptions) error {
-	log := o.Log
-	start := time.Now()
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return err
-	}
-	c := models.Config{Arch: "LlamaForCausalLM", Vocab: 256, Hidden: 64, Intermediate: 172, Layers: 2, Heads: 4, KVHeads: 2,
-		HeadDim: 16, RMSEps: 1e-5, RopeTheta: 10000, MaxPositions: 64, Act: "silu", QueryScale: 0.25}
-	fmt.Fprintf(log, "nrgraph demo: tiny random %s backbone (%d layers, d=%d, %d parameters), synthetic domains\n", c.Arch, c.Layers, c.Hidden, c.NumParams())
-	data := filepath.Join(o.Out, "data")
-	// "Original" domain: a slow cycle over the low half of the vocabulary;
-	// "new" domain: a different rule over the high half.
-	shards := map[string]func(i int) int{
-		"orig":      func(i int) int { return (i / 2) % 128 },
-		"new":       func(i int) int { return 128 + (i*7+i/3)%128 },
-		"eval_orig": func(i int) int { return (i/2 + 64) % 128 },
-		"eval_new":  func(i int) int { return 128 + ((i+5)*7+(i+5)/3)%128 },
-	}
-	for name, rule := range shards {
-		if err := writeSyntheticShard(filepath.Join(data, name), 20000, c.Vocab, rule); err != nil {
-			return err
-		}
-	}
-	ext, err := models.DefaultExtension(models.NeutralResidues)
-	if err != nil {
-		return err
-	}
-	buildDir := filepath.Join(o.Out, "build")
-	fmt.Fprintf(log, "\n[1/3] nrgraph build --method %s --seq 32\n", ext.Method)
-	man, err := Build(BuildOptions{Config: &c, Weights: models.RandomWeights(c, 1, 0.1), Ext: ext, Opt: graph.DefaultAdamW(), Seq: 32, Out: buildDir, Log: log})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(log, "  added %d parameters (%.1f%% of the backbone), adapter hidden size %d\n", man.AddedParams, 100*float64(man.AddedParams)/float64(man.BackboneParams), man.AdapterHidden)
+// Run is one extension run of an experiment.
+type Run struct {
+	Method string
+	Ext    models.ExtensionConfig
+	P      float64
+	LR     float64
+	Steps  int
+	Batch  int
+	Seq    int
+}
 
-	runDir := filepath.Join(o.Out, "run")
-	if err := os.RemoveAll(runDir); err != nil {
-		return err
-	}
-	cfg := RunConfig{Build: buildDir, New: []string{filepath.Join(data, "new")}, Orig: []string{filepath.Join(data, "orig")}, P: 0.1,
-		Steps: o.Steps, Batch: 8, LR: 3e-3, Warmup: o.Steps / 10, Schedule: "cosine", MinLRRatio: 0.1,
-		EvalEvery: o.Steps, EvalNew: []string{filepath.Join(data, "eval_new")}, EvalOrig: []string{filepath.Join(data, "eval_orig")}, EvalBatches: 4,
-		SaveEvery: o.Steps, Out: runDir, Seed: 1}
-	fmt.Fprintf(log, "\n[2/3] nrgraph train --p 0.1 --steps %d --batch 8 --lr 3e-3\n", o.Steps)
-	tr, err := New(cfg, false, log)
+// Outcome is held-out bits per byte before and after a run.
+type Outcome struct {
+	Run                         Run
+	BackboneEN, BackboneFR      float64
+	EN, FR                      float64
+	GateOrig, GateNew           float64
+	AdapterL1Orig, AdapterL1New float64
+	Seconds                     float64
+	RunDir, BuildDir            string
+}
+
+// demoSets are the corpora the experiments use.
+var demoSets = []string{"en_orig", "en_heldout", "fr_train", "fr_heldout_same"}
+
+// prepareShards tokenizes the corpora with the backbone's tokenizer (once).
+func (d ExperimentData) prepareShards(ctx context.Context) (string, error) {
+	dir := filepath.Join(d.Work, "shards")
+	tok, err := LoadTokenizer(filepath.Join(d.Model, TokenizerFile))
 	if err != nil {
-		return err
+		return "", err
+	}
+	for _, set := range demoSets {
+		src := filepath.Join(d.Corpora, set+".jsonl")
+		if _, err := os.Stat(src); err != nil {
+			return "", fmt.Errorf("corpus %s missing (%v): run `make corpora` first", src, err)
+		}
+		stem := filepath.Join(dir, set)
+		if idx, err := os.ReadFile(stem + ".json"); err == nil && strings.Contains(string(idx), tok.Hash) {
+			continue
+		}
+		st, err := Tokenize(ctx, TokenizeOptions{Inputs: []string{src}, Out: stem, Tokenizer: tok, TokenizerHash: tok.Hash,
+			VocabSize: tok.VocabSize(), BOS: tok.BOS, EOS: tok.EOS, Workers: 2})
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(d.Log, "  tokenized %-16s %7d documents, %9d tokens\n", set, st.Documents, st.Tokens)
+	}
+	return dir, nil
+}
+
+// Experiment builds and trains each run on the new language (French) with
+// p of the English original-domain proxy mixed in, and measures held-out
+// English (forgetting: another domain than the proxy) and French
+// (learning) bits per byte before and after.
+func Experiment(ctx context.Context, d ExperimentData, runs []Run) ([]Outcome, error) {
+	shards, err := d.prepareShards(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Outcome
+	for _, r := range runs {
+		o, err := d.run(ctx, shards, r)
+		if err != nil {
+			return out, fmt.Errorf("%s p=%g: %w", r.Method, r.P, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (d ExperimentData) run(ctx context.Context, shards string, r Run) (Outcome, error) {
+	start := time.Now()
+	name := fmt.Sprintf("%s_p%g_lr%g", r.Method, r.P, r.LR)
+	o := Outcome{Run: r, BuildDir: filepath.Join(d.Work, "build_"+r.Method+fmt.Sprintf("_seq%d", r.Seq)), RunDir: filepath.Join(d.Work, "run_"+name)}
+	if _, err := os.Stat(filepath.Join(o.BuildDir, ManifestFile)); err != nil {
+		fmt.Fprintf(d.Log, "\nnrgraph build --model %s --method %s --seq %d\n", d.Model, r.Method, r.Seq)
+		man, err := Build(BuildOptions{ModelDir: d.Model, Ext: r.Ext, Opt: graph.DefaultAdamW(), Seq: r.Seq, Out: o.BuildDir, Log: d.Log})
+		if err != nil {
+			return o, err
+		}
+		fmt.Fprintf(d.Log, "  added %d parameters (%.1f%% of the backbone)\n", man.AddedParams, 100*float64(man.AddedParams)/float64(man.BackboneParams))
+	}
+	if err := os.RemoveAll(o.RunDir); err != nil {
+		return o, err
+	}
+	cfg := RunConfig{Build: o.BuildDir, New: []string{filepath.Join(shards, "fr_train")}, P: r.P,
+		Steps: r.Steps, Batch: r.Batch, LR: r.LR, Warmup: max(1, r.Steps/10), Schedule: "cosine", MinLRRatio: 0.1,
+		EvalEvery: r.Steps, EvalNew: []string{filepath.Join(shards, "fr_heldout_same")}, EvalOrig: []string{filepath.Join(shards, "en_heldout")},
+		EvalBatches: 16, SaveEvery: r.Steps, KeepLast: 1, Out: o.RunDir, Seed: 1, Threads: d.Threads}
+	if r.P > 0 {
+		cfg.Orig = []string{filepath.Join(shards, "en_orig")}
+	}
+	fmt.Fprintf(d.Log, "\nnrgraph train --method %s --p %g --lr %g --steps %d --batch %d --seq %d\n", r.Method, r.P, r.LR, r.Steps, r.Batch, r.Seq)
+	tr, err := New(cfg, false, d.Log)
+	if err != nil {
+		return o, err
 	}
 	defer tr.Close()
 	ev, err := newEvaluator(tr.Cfg, tr.Manifest, tr.state)
 	if err != nil {
-		return err
+		return o, err
 	}
 	before, err := ev.run()
 	ev.close()
 	if err != nil {
-		return err
+		return o, err
 	}
+	o.BackboneEN, o.BackboneFR = before["orig"].BitsPerByte, before["new"].BitsPerByte
 	var last *Metrics
 	tr.AfterStep = func(m *Metrics) { last = m }
 	if err := tr.Run(ctx); err != nil {
-		return err
+		return o, err
 	}
-	fmt.Fprintf(log, "\n[3/3] held-out loss (nats/token), before -> after\n")
-	fmt.Fprintf(log, "  %-22s %8s %8s\n", "", "before", "after")
-	for _, name := range []string{"orig", "new"} {
-		label := map[string]string{"orig": "original (forgetting)", "new": "new (learning)"}[name]
-		fmt.Fprintf(log, "  %-22s %8.4f %8.4f\n", label, before[name].NLL, last.Eval[name].NLL)
-	}
-	fmt.Fprintf(log, "  mean gate: original %.4f, new %.4f; mean |adapter output|: original %.2e, new %.2e\n",
-		last.GateMeanOrig, last.GateMeanNew, last.AdapterL1Orig, last.AdapterL1New)
-	fmt.Fprintf(log, "\nrun directory: %s (metrics.jsonl, checkpoints/)\ndone in %s\n", runDir, time.Since(start).Round(time.Millisecond))
-	if math.IsNaN(last.Loss) {
-		return fmt.Errorf("demo diverged")
-	}
-	return nil
+	o.EN, o.FR = last.Eval["orig"].BitsPerByte, last.Eval["new"].BitsPerByte
+	o.GateOrig, o.GateNew, o.AdapterL1Orig, o.AdapterL1New = last.GateMeanOrig, last.GateMeanNew, last.AdapterL1Orig, last.AdapterL1New
+	o.Seconds = time.Since(start).Seconds()
+	return o, nil
 }
 
-func writeSyntheticShard(stem string, tokens, vocab int, rule func(i int) int) error {
-	w, err := CreateShard(stem, "synthetic", vocab)
+// Table renders outcomes like the paper's Table 2: held-out English and
+// French bits per byte (lower is better) per method and p.
+func Table(outs []Outcome) string {
+	var b strings.Builder
+	b.WriteString("| method | p | lr | EN bits/byte (forgetting) | FR bits/byte (learning) |\n|---|---|---|---|---|\n")
+	if len(outs) > 0 {
+		fmt.Fprintf(&b, "| backbone | – | – | %.4f | %.4f |\n", outs[0].BackboneEN, outs[0].BackboneFR)
+	}
+	for _, o := range outs {
+		fmt.Fprintf(&b, "| %s | %g | %g | %.4f | %.4f |\n", o.Run.Method, o.Run.P, o.Run.LR, o.EN, o.FR)
+	}
+	return b.String()
+}
+
+// Plot writes a Figure 1-style PNG: English bits/byte (x, forgetting grows
+// to the right) against French bits/byte (y, learning goes down).
+func Plot(path string, outs []Outcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	points := []evaltasks.TradeoffPoint{{Method: "backbone", X: outs[0].BackboneEN, Y: outs[0].BackboneFR}}
+	for _, o := range outs {
+		points = append(points, evaltasks.TradeoffPoint{Method: o.Run.Method, Label: fmt.Sprintf("p=%g", o.Run.P), X: o.EN, Y: o.FR})
+	}
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	doc := make([]int, 0, 256)
-	for i := 0; i < tokens; i++ {
-		doc = append(doc, rule(i))
-		if len(doc) == cap(doc) {
-			if err := w.AddDocument(doc, len(doc)); err != nil {
-				w.Abort()
-				return err
-			}
-			doc = doc[:0]
-		}
+	if err := evaltasks.WriteTradeoffPlot(f, points, evaltasks.TradeoffPlotOptions{
+		Title:  "Learning French vs forgetting English (held-out bits per byte; lower is better)",
+		XLabel: "English bits/byte (forgetting →)", YLabel: "French bits/byte (↓ learning)"}); err != nil {
+		f.Close()
+		return err
 	}
-	return w.Close()
+	return f.Close()
+}
+
+// DemoOptions configure Demo.
+type DemoOptions struct {
+	ExperimentData
+	Steps int
+	LR    float64
+}
+
+// Demo is `make demo`: neutral residues on the embedded English backbone,
+// trained on French with p=0.1 English, evaluated before and after, with
+// the table, the plot and the exported ONNX written to Work.
+func Demo(ctx context.Context, o DemoOptions) error {
+	start := time.Now()
+	log := o.Log
+	info, err := models.Inspect(o.Model)
+	if err != nil {
+		return fmt.Errorf("embedded backbone: %w (regenerate it with `make embedded`)", err)
+	}
+	fmt.Fprintf(log, "nrgraph demo: extend the embedded English backbone to French with neutral residues\n\n%s", info)
+	ext, _ := models.DefaultExtension(models.NeutralResidues)
+	outs, err := Experiment(ctx, o.ExperimentData, []Run{{Method: models.NeutralResidues, Ext: ext, P: 0.1, LR: o.LR, Steps: o.Steps, Batch: 8, Seq: 128}})
+	if err != nil {
+		return err
+	}
+	res := outs[0]
+	fmt.Fprintf(log, "\nheld-out bits per byte (lower is better)\n\n%s\n", Table(outs))
+	fmt.Fprintf(log, "gates: mean %.3f on English tokens, %.3f on French; mean |adapter output| %.2e English, %.2e French\n",
+		res.GateOrig, res.GateNew, res.AdapterL1Orig, res.AdapterL1New)
+	plot := filepath.Join(o.Work, "tradeoff.png")
+	if err := Plot(plot, outs); err != nil {
+		return err
+	}
+	exportDir := filepath.Join(o.Work, "export")
+	if err := Export(ExportOptions{Build: res.BuildDir, Checkpoint: res.RunDir, Out: exportDir, Log: log}); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "wrote %s and %s (PEFT-style adapters + self-contained ONNX)\ndone in %s\n", plot, exportDir, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// TextTokenizer is a loaded tokenizer.json with what the data and
+// scoring paths need.
+type TextTokenizer struct {
+	*tokenizer.Tokenizer
+	Hash     string // of the file's bytes: shards and builds record it
+	BOS, EOS int    // -1 when absent
+}
+
+// Decode drops special tokens (what a reader wants).
+func (t *TextTokenizer) Decode(ids []int) string { return t.DecodeSkipSpecial(ids) }
+
+// LoadTokenizer reads a tokenizer.json.
+func LoadTokenizer(path string) (*TextTokenizer, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	tok, err := tokenizer.LoadBytes(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t := &TextTokenizer{Tokenizer: tok, Hash: TokenizerHash(raw), BOS: -1, EOS: -1}
+	if id, ok := tok.BOS(); ok {
+		t.BOS = id
+	}
+	if id, ok := tok.EOS(); ok {
+		t.EOS = id
+	}
+	return t, nil
 }

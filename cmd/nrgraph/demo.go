@@ -3,19 +3,24 @@ package main
 import (
 	"context"
 	"os"
-	"path/filepath"
+	"os/signal"
 
 	"github.com/nrgraph/nrgraph/trainer"
 )
 
 func init() {
-	register(subcommand{name: "demo", summary: "the main job end to end on the embedded default (build, train, evaluate)", run: runDemo})
+	register(subcommand{name: "demo", summary: "the main job on the embedded default: extend the English backbone to French, before/after table", run: runDemo})
 }
 
 func runDemo(args []string) error {
-	fs := newFlagSet("demo", "[--out DIR] [--steps N]")
-	out := fs.String("out", filepath.Join(os.TempDir(), "nrgraph-demo"), "working directory")
-	steps := fs.Int("steps", 60, "training steps")
+	fs := newFlagSet("demo", "[--work DIR] [--steps N] [--lr X]")
+	var o trainer.DemoOptions
+	fs.StringVar(&o.Model, "model", "models/embedded/en-llama-7m", "backbone (HF directory)")
+	fs.StringVar(&o.Corpora, "corpora", ".cache/corpora", "corpora from `make corpora`")
+	fs.StringVar(&o.Work, "work", ".cache/demo", "working directory (shards, build, run, plot, export)")
+	fs.IntVar(&o.Steps, "steps", 300, "training steps")
+	fs.Float64Var(&o.LR, "lr", 1e-3, "peak learning rate")
+	fs.IntVar(&o.Threads, "threads", 0, "ONNX Runtime threads (0: all CPUs)")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -23,5 +28,8 @@ func runDemo(args []string) error {
 	if err := initRuntime(*ortLib); err != nil {
 		return err
 	}
-	return trainer.Demo(context.Background(), trainer.DemoOptions{Out: *out, Steps: *steps, Log: os.Stdout})
+	o.Log = os.Stdout
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return trainer.Demo(ctx, o)
 }

@@ -40,11 +40,11 @@ func runGenerate(args []string) error {
 	if err := initRuntime(*ortLib); err != nil {
 		return err
 	}
-	tok, err := openTokenizer(filepath.Join(tokDir, "tokenizer.json"))
+	tok, err := trainer.LoadTokenizer(filepath.Join(tokDir, "tokenizer.json"))
 	if err != nil {
 		return err
 	}
-	o.Tokenizer, o.BOS, o.EOS, o.Out = tok.dec, tok.bos, tok.eos, os.Stdout
+	o.Tokenizer, o.BOS, o.EOS, o.Out = tok, tok.BOS, tok.EOS, os.Stdout
 	fmt.Print(o.Prompt)
 	_, err = trainer.Generate(o)
 	fmt.Println()

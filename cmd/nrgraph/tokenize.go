@@ -29,18 +29,18 @@ func runTokenize(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("--tokenizer, --out and at least one input are required")
 	}
-	tok, err := openTokenizer(*tokPath)
+	tok, err := trainer.LoadTokenizer(*tokPath)
 	if err != nil {
 		return err
 	}
-	bos, eos := tok.bos, tok.eos
+	bos, eos := tok.BOS, tok.EOS
 	if *noBOS {
 		bos = -1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	st, err := trainer.Tokenize(ctx, trainer.TokenizeOptions{Inputs: fs.Args(), Field: *field, Out: *out, Tokenizer: tok.enc,
-		TokenizerHash: tok.hash, VocabSize: tok.vocab, BOS: bos, EOS: eos, Split: *split, Workers: *workers, Progress: os.Stderr})
+	st, err := trainer.Tokenize(ctx, trainer.TokenizeOptions{Inputs: fs.Args(), Field: *field, Out: *out, Tokenizer: tok,
+		TokenizerHash: tok.Hash, VocabSize: tok.VocabSize(), BOS: bos, EOS: eos, Split: *split, Workers: *workers, Progress: os.Stderr})
 	if err != nil {
 		return err
 	}
