@@ -10,7 +10,7 @@ ORT_LIB   := $(CACHE)/onnxruntime-1.24.3/libonnxruntime.so.1
 BIN       := bin/nrgraph
 export NRGRAPH_CACHE := $(CACHE)
 
-.PHONY: all build ort test vet demo bench generate fuzz clean doctor corpora embedded
+.PHONY: all build ort test vet demo bench generate fuzz clean doctor corpora embedded repro ablations
 
 all: build
 
@@ -48,6 +48,13 @@ bench: ort
 # packages (apt-get download + dpkg -x, nothing installed); ~7 min.
 corpora: build
 	NRGRAPH=$(CURDIR)/$(BIN) ./scripts/corpora/build.sh "$(CACHE)/corpora"
+
+# The paper's Table 2 / ablations at small scale (10 / 9 runs).
+repro: ort build corpora
+	$(BIN) repro --corpora "$(CACHE)/corpora" --work "$(CACHE)/repro"
+
+ablations: ort build corpora
+	$(BIN) repro --ablations --corpora "$(CACHE)/corpora" --work "$(CACHE)/repro"
 
 # Re-pretrains the embedded backbone models/embedded/en-llama-7m (slow).
 embedded: ort corpora

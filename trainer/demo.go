@@ -98,8 +98,9 @@ func Experiment(ctx context.Context, d ExperimentData, runs []Run) ([]Outcome, e
 
 func (d ExperimentData) run(ctx context.Context, shards string, r Run) (Outcome, error) {
 	start := time.Now()
-	name := fmt.Sprintf("%s_p%g_lr%g", r.Method, r.P, r.LR)
-	o := Outcome{Run: r, BuildDir: filepath.Join(d.Work, "build_"+r.Method+fmt.Sprintf("_seq%d", r.Seq)), RunDir: filepath.Join(d.Work, "run_"+name)}
+	e := r.Ext
+	variant := fmt.Sprintf("%s_gate-%s_loss-%s_init-%s_cap%g_alpha%g_seq%d", e.Method, e.Gate, e.LocalLoss, e.Init, e.Capacity, e.Alpha, r.Seq)
+	o := Outcome{Run: r, BuildDir: filepath.Join(d.Work, "build_"+variant), RunDir: filepath.Join(d.Work, fmt.Sprintf("run_%s_p%g_lr%g", variant, r.P, r.LR))}
 	if _, err := os.Stat(filepath.Join(o.BuildDir, ManifestFile)); err != nil {
 		fmt.Fprintf(d.Log, "\nnrgraph build --model %s --method %s --seq %d\n", d.Model, r.Method, r.Seq)
 		man, err := Build(BuildOptions{ModelDir: d.Model, Ext: r.Ext, Opt: graph.DefaultAdamW(), Seq: r.Seq, Out: o.BuildDir, Log: d.Log})
@@ -143,6 +144,52 @@ func (d ExperimentData) run(ctx context.Context, shards string, r Run) (Outcome,
 	o.GateOrig, o.GateNew, o.AdapterL1Orig, o.AdapterL1New = last.GateMeanOrig, last.GateMeanNew, last.AdapterL1Orig, last.AdapterL1New
 	o.Seconds = time.Since(start).Seconds()
 	return o, nil
+}
+
+// PaperLR is the paper's learning rate per method (Section 4.1): 5e-5 for
+// finetuning and LoRA, 2e-4 for adapters and neutral residues.
+func PaperLR(method string) float64 {
+	if method == models.Finetune || method == models.LoRA {
+		return 5e-5
+	}
+	return 2e-4
+}
+
+// ReproRuns are Table 2's runs: every method at p=0 and p=0.1, with the
+// paper's learning rates times lrScale.
+func ReproRuns(steps int, lrScale float64) []Run {
+	var runs []Run
+	for _, p := range []float64{0, 0.1} {
+		for _, m := range models.Methods {
+			ext, _ := models.DefaultExtension(m)
+			runs = append(runs, Run{Method: m, Ext: ext, P: p, LR: PaperLR(m) * lrScale, Steps: steps, Batch: 8, Seq: 128})
+		}
+	}
+	return runs
+}
+
+// AblationRuns are the paper's ablations on neutral residues at p=0.1:
+// gate and local loss (Table 4), initialisation (Table 5), α (Table 6) and
+// capacity (Table 9).
+func AblationRuns(steps int, lrScale float64) []Run {
+	base, _ := models.DefaultExtension(models.NeutralResidues)
+	lr := PaperLR(models.NeutralResidues) * lrScale
+	variant := func(label string, change func(e *models.ExtensionConfig)) Run {
+		e := base
+		change(&e)
+		return Run{Method: label, Ext: e, P: 0.1, LR: lr, Steps: steps, Batch: 8, Seq: 128}
+	}
+	return []Run{
+		variant("gate none + l1", func(e *models.ExtensionConfig) { e.Gate = "none" }),
+		variant("sigmoid + ce", func(e *models.ExtensionConfig) { e.Gate, e.LocalLoss = "sigmoid", "ce" }),
+		variant("relu, no loss", func(e *models.ExtensionConfig) { e.LocalLoss = "none" }),
+		variant("relu + l1 (ours)", func(e *models.ExtensionConfig) {}),
+		variant("init he", func(e *models.ExtensionConfig) { e.Init = "he" }),
+		variant("alpha 0.001", func(e *models.ExtensionConfig) { e.Alpha = 0.001 }),
+		variant("alpha 0.1", func(e *models.ExtensionConfig) { e.Alpha = 0.1 }),
+		variant("capacity 0.05", func(e *models.ExtensionConfig) { e.Capacity = 0.05 }),
+		variant("capacity 0.5", func(e *models.ExtensionConfig) { e.Capacity = 0.5 }),
+	}
 }
 
 // Table renders outcomes like the paper's Table 2: held-out English and
