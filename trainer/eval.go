@@ -221,3 +221,51 @@ func CollectReportFrom(files []EvalFile) (evaltasks.Report, error) {
 	}
 	return rep, nil
 }
+
+// PerplexityTable renders the held-out perplexities of a report like the
+// paper's Table 2 (bits per byte, lower is better); "" when there are none.
+func PerplexityTable(rep evaltasks.Report) string {
+	var b strings.Builder
+	for _, sec := range rep.Sections {
+		for _, m := range sec.Methods {
+			if m.EnglishText == nil && m.TargetText == nil {
+				continue
+			}
+			if b.Len() == 0 {
+				b.WriteString("| target | method | lr | English bits/byte | target bits/byte |\n|---|---|---|---|---|\n")
+			}
+			cell := func(p *evaltasks.PerplexityResult) string {
+				if p == nil {
+					return "N/A"
+				}
+				return fmt.Sprintf("%.4f", p.BitsPerByte)
+			}
+			lr := "–"
+			if m.LearningRate != 0 {
+				lr = fmt.Sprint(m.LearningRate)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", sec.Target, m.Method, lr, cell(m.EnglishText), cell(m.TargetText))
+		}
+	}
+	return b.String()
+}
+
+// BitsPerBytePoints are trade-off plot points from held-out perplexities
+// (x English bits/byte, y target bits/byte) for reports without tasks.
+func BitsPerBytePoints(rep evaltasks.Report, section int) []evaltasks.TradeoffPoint {
+	var pts []evaltasks.TradeoffPoint
+	if section >= len(rep.Sections) {
+		return nil
+	}
+	for _, m := range rep.Sections[section].Methods {
+		if m.EnglishText == nil || m.TargetText == nil {
+			continue
+		}
+		pt := evaltasks.TradeoffPoint{Method: m.Method, X: m.EnglishText.BitsPerByte, Y: m.TargetText.BitsPerByte}
+		if m.LearningRate != 0 {
+			pt.Label = fmt.Sprint(m.LearningRate)
+		}
+		pts = append(pts, pt)
+	}
+	return pts
+}

@@ -74,6 +74,7 @@ func runEval(args []string) error {
 		return err
 	}
 	fmt.Print(rep.Markdown())
+	fmt.Print(trainer.PerplexityTable(rep))
 	if *out != "" {
 		if err := trainer.WriteEvalFile(*out, file); err != nil {
 			return err

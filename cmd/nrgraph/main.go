@@ -54,7 +54,7 @@ func usage() {
 	var b strings.Builder
 	b.WriteString("nrgraph: extend a pretrained decoder LLM without forgetting (neutral residues)\n\nusage: nrgraph COMMAND [flags]\n\ncommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-10s %s\n", n, subcommands[n].summary)
+		fmt.Fprintf(&b, "  %-16s %s\n", n, subcommands[n].summary)
 	}
 	b.WriteString("\nRun 'nrgraph COMMAND --help' for a command's flags.\n")
 	fmt.Fprint(os.Stderr, b.String())

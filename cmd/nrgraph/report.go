@@ -29,7 +29,7 @@ func runReport(args []string) error {
 	if err != nil {
 		return err
 	}
-	table := rep.Markdown()
+	table := rep.Markdown() + "\n" + trainer.PerplexityTable(rep)
 	if *md == "" {
 		fmt.Print(table)
 	} else if err := os.WriteFile(*md, []byte(table), 0o644); err != nil {
@@ -57,11 +57,17 @@ func runReport(args []string) error {
 		if err != nil {
 			return err
 		}
+		opts := evaltasks.TradeoffPlotOptions{}
+		if len(points) == 0 {
+			// No benchmark scores: plot held-out bits per byte on both axes.
+			points = trainer.BitsPerBytePoints(rep, 0)
+			opts = evaltasks.TradeoffPlotOptions{XLabel: "English bits/byte (forgetting →)", YLabel: "target bits/byte (↓ learning)"}
+		}
 		f, err := os.Create(*plotPath)
 		if err != nil {
 			return err
 		}
-		if err := evaltasks.WriteTradeoffPlot(f, points, evaltasks.TradeoffPlotOptions{}); err != nil {
+		if err := evaltasks.WriteTradeoffPlot(f, points, opts); err != nil {
 			f.Close()
 			return err
 		}

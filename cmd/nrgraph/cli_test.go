@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
+)
+
+// tinyModelDir writes an HF model directory: config.json, random bf16-free
+// float32 safetensors and a tokenizer trained on text.
+func tinyModelDir(t *testing.T, dir, text string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	txt := filepath.Join(t.TempDir(), "train.txt")
+	require.NoError(t, os.WriteFile(txt, []byte(text), 0o644))
+	tok, err := tokenizer.Train([]string{txt}, 300, []string{"<s>", "</s>", "<pad>"})
+	require.NoError(t, err)
+	require.NoError(t, tok.Save(filepath.Join(dir, "tokenizer.json")))
+	cfg := map[string]any{"architectures": []string{"LlamaForCausalLM"}, "vocab_size": 320, "hidden_size": 32, "intermediate_size": 64,
+		"num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 64, "tie_word_embeddings": true}
+	raw, _ := json.Marshal(cfg)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644))
+	c, err := models.LoadConfig(dir)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w := models.RandomWeights(c, 1, 0.05)
+	tensors := map[string]*graph.Data{}
+	for _, n := range w.Names() {
+		tensors[n], _ = w.Tensor(n)
+	}
+	require.NoError(t, models.WriteSafetensors(&buf, tensors, nil))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644))
+}
+
+// TestCommandsEndToEnd drives the subcommands as a user would: tokenize,
+// build, train (twice, resuming), eval, export, inspect, generate.
+func TestCommandsEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	var corpus strings.Builder
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&corpus, "the cat %d sat on the mat and the dog %d ran. ", i%7, i%5)
+	}
+	model := filepath.Join(dir, "model")
+	tinyModelDir(t, model, corpus.String())
+	text := filepath.Join(dir, "text.jsonl")
+	var jl strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&jl, "{\"text\": %q}\n", corpus.String()[i*50:i*50+400])
+	}
+	require.NoError(t, os.WriteFile(text, []byte(jl.String()), 0o644))
+
+	run := func(name string, args ...string) {
+		t.Helper()
+		require.NoError(t, subcommands[name].run(args), "nrgraph %s %v", name, args)
+	}
+	run("tokenize", "--tokenizer", filepath.Join(model, "tokenizer.json"), "--out", filepath.Join(dir, "shards"), "--split", "0.1", text)
+	run("build", "--model", model, "--out", filepath.Join(dir, "build"), "--seq", "16", "--method", "lora", "--capacity", "0.1")
+	trainArgs := []string{"--build", filepath.Join(dir, "build"), "--new", filepath.Join(dir, "shards"), "--p", "0",
+		"--steps", "4", "--batch", "4", "--micro-batch", "2", "--lr", "1e-3", "--warmup", "1", "--save-every", "2",
+		"--eval-every", "2", "--eval-new", filepath.Join(dir, "shards.val"), "--eval-batches", "1", "--out", filepath.Join(dir, "run"), "--threads", "1"}
+	run("train", trainArgs...)
+	// A second invocation without --resume refuses to clobber the run.
+	err := subcommands["train"].run(trainArgs)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--resume")
+	run("train", append(append([]string{}, trainArgs...), "--resume", "--steps", "6")...)
+	evalOut := filepath.Join(dir, "eval.json")
+	run("eval", "--build", filepath.Join(dir, "build"), "--checkpoint", filepath.Join(dir, "run"), "--text-target", text, "--text-en", text, "--out", evalOut, "--threads", "1")
+	run("report", "--markdown", filepath.Join(dir, "table.md"), "--plot", filepath.Join(dir, "plot.png"), "--x", "bpb", evalOut)
+	run("export", "--build", filepath.Join(dir, "build"), "--checkpoint", filepath.Join(dir, "run"), "--out", filepath.Join(dir, "export"), "--hf", filepath.Join(dir, "hf"))
+	for _, f := range []string{"export/model.onnx", "export/adapter_model.safetensors", "export/adapter_config.json", "hf/model.safetensors", "hf/config.json", "table.md"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		assert.NoError(t, err, f)
+	}
+	run("inspect", filepath.Join(dir, "hf"))
+	run("generate", filepath.Join(dir, "hf"), "--prompt", "the cat", "--max-new", "3")
+	run("generate", "--build", filepath.Join(dir, "build"), "--checkpoint", filepath.Join(dir, "run"), "--prompt", "the dog", "--max-new", "3")
+	metrics, err := os.ReadFile(filepath.Join(dir, "run", "metrics.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, 6, strings.Count(string(metrics), "\n"))
+}
