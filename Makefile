@@ -10,7 +10,7 @@ ORT_LIB   := $(CACHE)/onnxruntime-1.24.3/libonnxruntime.so.1
 BIN       := bin/nrgraph
 export NRGRAPH_CACHE := $(CACHE)
 
-.PHONY: all build ort test vet demo bench generate fuzz clean doctor corpora embedded repro ablations
+.PHONY: all build ort ort-node test vet demo bench generate fuzz clean doctor corpora embedded repro ablations
 
 all: build
 
@@ -19,6 +19,10 @@ $(ORT_LIB):
 
 ort: $(ORT_LIB)
 
+# onnxruntime-node: the independent consumer the export tests load models with.
+ort-node:
+	./scripts/install-ort-node.sh "$(CACHE)"
+
 build:
 	$(GO) build -o $(BIN) ./cmd/nrgraph
 
@@ -26,7 +30,7 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
-test: ort vet
+test: ort ort-node vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 doctor: ort build

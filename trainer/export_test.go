@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
@@ -139,4 +140,59 @@ func checkWithONNXChecker(t *testing.T, path string) {
 	out, err := exec.Command("/usr/bin/python3", "-c",
 		"import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')", path).CombinedOutput()
 	require.NoError(t, err, "%s", out)
+}
+
+// nodeConsumer finds node and the onnxruntime-node package installed by
+// scripts/install-ort-node.sh (walking up to the repository's .cache).
+func nodeConsumer(t *testing.T) (nodePath, script string) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed; skipping the onnxruntime-node consumer")
+	}
+	wd, _ := os.Getwd()
+	for d := wd; ; d = filepath.Dir(d) {
+		mod := filepath.Join(d, ".cache", "node", "node_modules")
+		if _, err := os.Stat(filepath.Join(mod, "onnxruntime-node")); err == nil {
+			return mod, filepath.Join(d, "scripts", "run_onnx.js")
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	_ = node
+	if os.Getenv("CI") != "" {
+		t.Fatal("onnxruntime-node missing in CI: make test runs scripts/install-ort-node.sh")
+	}
+	t.Skip("onnxruntime-node not installed (scripts/install-ort-node.sh); skipping the second consumer")
+	return "", ""
+}
+
+// TestExportRunsInOnnxruntimeNode loads the exported ONNX in a second,
+// independent consumer (onnxruntime-node under Node.js) and compares its
+// logits with ours.
+func TestExportRunsInOnnxruntimeNode(t *testing.T) {
+	mod, script := nodeConsumer(t)
+	c := tinyModel()
+	w := models.RandomWeights(c, 1, 0.1)
+	dir := t.TempDir()
+	ext, _ := models.DefaultExtension(models.NeutralResidues)
+	_, err := Build(BuildOptions{Config: &c, Weights: w, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: filepath.Join(dir, "build")})
+	require.NoError(t, err)
+	out := filepath.Join(dir, "export")
+	require.NoError(t, Export(ExportOptions{Build: filepath.Join(dir, "build"), Out: out, Config: &c, Weights: w}))
+	want := loadLogitsFile(t, filepath.Join(out, ExportONNX))
+	cmd := exec.Command("node", script, filepath.Join(out, ExportONNX), `{"input_ids":[[1,5,9,2,30],[4,4,20,31,0]],"attention_mask":[[1,1,1,1,1],[1,1,1,1,1]]}`)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+mod)
+	raw, err := cmd.Output()
+	require.NoError(t, err, "onnxruntime-node failed")
+	var got struct {
+		Dims []int     `json:"dims"`
+		Data []float32 `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &got))
+	assert.Equal(t, []int{2, 5, c.Vocab}, got.Dims)
+	require.Len(t, got.Data, len(want))
+	for i := range want {
+		require.InDelta(t, want[i], got.Data[i], 1e-5, "logit %d", i)
+	}
 }
