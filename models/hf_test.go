@@ -2,7 +2,6 @@ package models
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -75,56 +74,29 @@ func TestLoadModelDirMatchesInMemory(t *testing.T) {
 	}
 }
 
-func TestSafetensorsHeaderErrors(t *testing.T) {
-	good := func() []byte {
-		var buf bytes.Buffer
-		require.NoError(t, WriteSafetensors(&buf, MapWeights{"a": graph.NewData([]int64{2}, []float32{1, 2}), "b": graph.NewData([]int64{1}, []float32{3})}, nil))
-		return buf.Bytes()
-	}
-	withHeader := func(h string) []byte {
-		b := make([]byte, 8, 8+len(h)+16)
-		binary.LittleEndian.PutUint64(b, uint64(len(h)))
-		return append(append(b, h...), make([]byte, 16)...)
-	}
-	cases := []struct {
-		name, want string
-		file       []byte
-	}{
-		{"truncated", "truncated", good()[:5]},
-		{"header past end", "exceeds the file", func() []byte { b := good(); binary.LittleEndian.PutUint64(b, 1<<40); return b }()},
-		{"bad json", "not valid JSON", withHeader(`{"a": `)},
-		{"unknown dtype", `tensor "a": unsupported dtype "Q4"`, withHeader(`{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,4]}}`)},
-		{"offsets past data", `tensor "a": data_offsets [0 400]`, withHeader(`{"a":{"dtype":"F32","shape":[100],"data_offsets":[0,400]}}`)},
-		{"size mismatch", `tensor "a": F32[3] needs 12 bytes but data_offsets span 8`, withHeader(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`)},
-		{"overlap", "overlap", withHeader(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`)},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := parseSafetensorsHeader("w.safetensors", bytes.NewReader(tc.file), int64(len(tc.file)))
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "w.safetensors")
-			assert.Contains(t, err.Error(), tc.want)
-		})
-	}
-	entries, err := parseSafetensorsHeader("w.safetensors", bytes.NewReader(good()), int64(len(good())))
-	require.NoError(t, err)
-	assert.Len(t, entries, 2)
-
+// TestLoadModelDirErrorsNameFileAndTensor: a corrupt or mis-shaped
+// checkpoint is refused with the file and tensor named.
+func TestLoadModelDirErrorsNameFileAndTensor(t *testing.T) {
+	c := tinyConfigs()["llama-gqa-untied"]
+	w, _ := randomCheckpoint(c, 2, false)
 	dir := t.TempDir()
+	writeModelDir(t, dir, c, w, false)
+	path := filepath.Join(dir, "model.safetensors")
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, raw[:len(raw)-10], 0o644)) // truncated data
 	_, _, err = LoadModelDir(dir)
-	assert.ErrorContains(t, err, "config.json")
-}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "model.safetensors")
 
-// FuzzParseSafetensorsHeader: arbitrary bytes never panic and never make
-// the parser allocate more than the bounded header.
-func FuzzParseSafetensorsHeader(f *testing.F) {
-	var buf bytes.Buffer
-	_ = WriteSafetensors(&buf, MapWeights{"x": graph.NewData([]int64{2, 2}, []float32{1, 2, 3, 4})}, map[string]string{"k": "v"})
-	f.Add(buf.Bytes())
-	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' ', ' ', ' ', ' ', ' '})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = parseSafetensorsHeader("fuzz", bytes.NewReader(data), int64(len(data)))
-	})
+	w["model.norm.weight"] = graph.NewData([]int64{3}, []float32{1, 2, 3})
+	writeModelDir(t, dir, c, w, false)
+	_, _, err = LoadModelDir(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"model.norm.weight" has shape [3], config needs [16]`)
+
+	_, _, err = LoadModelDir(t.TempDir())
+	assert.ErrorContains(t, err, "config.json")
 }
 
 func TestInspect(t *testing.T) {

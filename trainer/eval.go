@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -123,46 +122,19 @@ func Evaluate(o EvalOptions) (*evaltasks.MethodResult, error) {
 }
 
 // readTexts reads documents: one per line of a .jsonl file (field
-// "text"), or a whole .txt file split on blank lines into paragraphs
-// grouped as one document per file.
+// "text"), or one per .txt file; limit > 0 keeps the first limit.
 func readTexts(paths []string, limit int) ([]string, error) {
 	var docs []string
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, err
+	errLimit := fmt.Errorf("limit reached")
+	err := ForEachDocument(paths, "text", func(text string) error {
+		docs = append(docs, text)
+		if limit > 0 && len(docs) >= limit {
+			return errLimit
 		}
-		if strings.HasSuffix(p, ".jsonl") {
-			sc := bufio.NewScanner(f)
-			sc.Buffer(make([]byte, 1<<20), 1<<28)
-			line := 0
-			for sc.Scan() {
-				line++
-				if strings.TrimSpace(sc.Text()) == "" {
-					continue
-				}
-				var rec struct {
-					Text *string `json:"text"`
-				}
-				if err := json.Unmarshal(sc.Bytes(), &rec); err != nil || rec.Text == nil {
-					f.Close()
-					return nil, fmt.Errorf("%s:%d: want a JSON object with a \"text\" field", p, line)
-				}
-				docs = append(docs, *rec.Text)
-				if limit > 0 && len(docs) >= limit {
-					break
-				}
-			}
-			err = sc.Err()
-		} else {
-			var raw []byte
-			raw, err = io.ReadAll(f)
-			docs = append(docs, string(raw))
-		}
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
+		return nil
+	})
+	if err != nil && err != errLimit {
+		return nil, err
 	}
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("no text in %v", paths)

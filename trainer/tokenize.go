@@ -108,7 +108,7 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 		defer close(ordered)
 		defer close(jobs)
 		seq := 0
-		err := forEachDocument(files, o.Field, func(text string) error {
+		err := ForEachDocument(files, o.Field, func(text string) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -208,8 +208,10 @@ func expandTextInputs(inputs []string) ([]string, error) {
 	return files, nil
 }
 
-// forEachDocument streams documents: JSONL lines (field) or whole text files.
-func forEachDocument(files []string, field string, fn func(text string) error) error {
+// ForEachDocument streams documents: each line of a .jsonl file (its string
+// field), or each other file whole. An fn error stops the walk and is
+// returned.
+func ForEachDocument(files []string, field string, fn func(text string) error) error {
 	for _, p := range files {
 		f, err := os.Open(p)
 		if err != nil {

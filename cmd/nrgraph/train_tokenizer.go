@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nrgraph/nrgraph/models/tokenizer"
+	"github.com/nrgraph/nrgraph/trainer"
 )
 
 func init() {
@@ -61,48 +61,25 @@ func plainTextFiles(paths []string, field string) ([]string, func(), error) {
 			out = append(out, p)
 			continue
 		}
-		in, err := os.Open(p)
-		if err != nil {
-			cleanup()
-			return nil, func() {}, err
-		}
 		dst := filepath.Join(dir, fmt.Sprintf("%d.txt", i))
 		f, err := os.Create(dst)
 		if err != nil {
-			in.Close()
 			cleanup()
 			return nil, func() {}, err
 		}
 		w := bufio.NewWriter(f)
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 1<<20), 1<<28)
-		line := 0
-		for sc.Scan() {
-			line++
-			if strings.TrimSpace(sc.Text()) == "" {
-				continue
-			}
-			var rec map[string]json.RawMessage
-			var text string
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil || json.Unmarshal(rec[field], &text) != nil {
-				in.Close()
-				f.Close()
-				cleanup()
-				return nil, func() {}, fmt.Errorf("%s:%d: want a JSON object with a string field %q", p, line, field)
-			}
+		err = trainer.ForEachDocument([]string{p}, field, func(text string) error {
 			w.WriteString(text)
-			w.WriteString("\n\n")
-		}
-		in.Close()
-		if err := w.Flush(); err != nil {
-			f.Close()
-			cleanup()
-			return nil, func() {}, err
+			_, err := w.WriteString("\n\n")
+			return err
+		})
+		if err == nil {
+			err = w.Flush()
 		}
 		f.Close()
-		if err := sc.Err(); err != nil {
+		if err != nil {
 			cleanup()
-			return nil, func() {}, fmt.Errorf("%s: %w", p, err)
+			return nil, func() {}, err
 		}
 		out = append(out, dst)
 	}
