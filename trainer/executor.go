@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
@@ -229,9 +230,11 @@ func (e *executor) step(mixer *Mixer, step int, lr float64) (*Metrics, error) {
 		if err := e.bind(e.fused, nil); err != nil {
 			return nil, err
 		}
+		t0 := time.Now()
 		if _, err := e.fused.s.Run(e.fused.inputs, e.fused.outputs); err != nil {
 			return nil, err
 		}
+		m.ComputeSeconds += time.Since(t0).Seconds()
 		readMetrics(e.fused, m, 1)
 		m.GradNorm = e.fused.metric(graph.GradNorm)
 		return m, nil
@@ -251,10 +254,12 @@ func (e *executor) step(mixer *Mixer, step int, lr float64) (*Metrics, error) {
 				e.grad.outputs[i] = nil
 			}
 		}
+		t0 := time.Now()
 		outs, err := e.grad.s.Run(e.grad.inputs, e.grad.outputs)
 		if err != nil {
 			return nil, err
 		}
+		m.ComputeSeconds += time.Since(t0).Seconds()
 		for i, name := range e.grad.s.Outputs {
 			if p, ok := strings.CutSuffix(name, ".grad"); ok {
 				acc := e.gradSum[p]
@@ -282,9 +287,11 @@ func (e *executor) step(mixer *Mixer, step int, lr float64) (*Metrics, error) {
 	if err := e.bind(e.apply, extra); err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	if _, err := e.apply.s.Run(e.apply.inputs, e.apply.outputs); err != nil {
 		return nil, err
 	}
+	m.ComputeSeconds += time.Since(t0).Seconds()
 	m.GradNorm = e.apply.metric(graph.GradNorm)
 	return m, nil
 }

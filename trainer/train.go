@@ -114,6 +114,9 @@ type Metrics struct {
 	AdapterL1Orig float64 `json:"adapter_l1_orig"`
 	AdapterL1New  float64 `json:"adapter_l1_new"`
 	StepSeconds   float64 `json:"step_s"`
+	// ComputeSeconds is the time inside ONNX Runtime (the rest of
+	// StepSeconds is data loading and binding).
+	ComputeSeconds float64 `json:"compute_s"`
 	// Filled on evaluation steps.
 	Eval map[string]EvalResult `json:"eval,omitempty"`
 }
