@@ -345,3 +345,33 @@ func TestScheduleShapes(t *testing.T) {
 	assert.Equal(t, 3.0, Schedule{Kind: "constant", Peak: 3, Steps: 5}.LR(4))
 	assert.Error(t, Schedule{Kind: "step", Peak: 1, Steps: 1}.Validate())
 }
+
+// TestTrainsWithBF16FrozenBackbone: a bfloat16 backbone (frozen, cast at
+// use) with float32 adapters trains.
+func TestTrainsWithBF16FrozenBackbone(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	c := tinyModel()
+	bf := models.MapWeights{}
+	for name, d := range models.RandomWeights(c, 1, 0.1) {
+		conv, err := convertData(d, "bfloat16")
+		require.NoError(t, err)
+		bf[name] = conv
+	}
+	build := filepath.Join(t.TempDir(), "bf16")
+	ext, _ := models.DefaultExtension(models.NeutralResidues)
+	_, err := Build(BuildOptions{Config: &c, Weights: bf, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: build})
+	require.NoError(t, err)
+	cfg := f.config(filepath.Join(t.TempDir(), "run"), 3)
+	cfg.Build = build
+	var losses []float64
+	tr, err := New(cfg, false, io.Discard)
+	require.NoError(t, err)
+	defer tr.Close()
+	tr.AfterStep = func(m *Metrics) { losses = append(losses, m.Loss) }
+	require.NoError(t, tr.Run(context.Background()))
+	require.Len(t, losses, 3)
+	for _, l := range losses {
+		assert.False(t, math.IsNaN(l))
+		assert.Greater(t, l, 1.0)
+	}
+}
