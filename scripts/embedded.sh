@@ -9,7 +9,7 @@
 # `nrgraph train --from-scratch` -> `nrgraph export --hf` (bf16) -> copy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS="${1:-3000}"
+STEPS="${1:-900}"
 CORPORA="${CORPORA:-.cache/corpora}"
 WORK="${WORK:-.cache/embedded}"
 OUT="${OUT:-models/embedded/en-llama-7m}"
