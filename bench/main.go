@@ -238,7 +238,7 @@ func timeGraph(g *graph.Graph, e *models.Extended, dir, file string, threads, st
 	for _, v := range g.Outputs() {
 		outs = append(outs, v.Name())
 	}
-	s, err := runtime.Open(path, names, outs, runtime.Options{Threads: threads})
+	s, err := runtime.Open(path, names, outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_NO_ARENA") != ""})
 	if err != nil {
 		return 0, err
 	}
