@@ -153,3 +153,20 @@ func TestSample(t *testing.T) {
 	// p(1)/p(3) = e^0.1 ≈ 1.105
 	assert.InDelta(t, math.Exp(0.1), float64(counts[1])/float64(counts[3]), 0.15)
 }
+
+func TestTrainTokenizerFromJSONL(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "docs.jsonl")
+	var lines []byte
+	for i := 0; i < 50; i++ {
+		lines = append(lines, []byte(fmt.Sprintf(`{"text": "le chat %d dort sur le tapis"}`+"\n", i))...)
+	}
+	require.NoError(t, os.WriteFile(path, lines, 0o644))
+	tok, err := TrainTokenizer([]string{path}, "text", 300, []string{"<s>", "</s>"})
+	require.NoError(t, err)
+	ids := tok.Encode("le chat dort", false)
+	assert.Less(t, len(ids), len("le chat dort"), "no merges learned from the JSONL text")
+	assert.Equal(t, "le chat dort", tok.DecodeSkipSpecial(ids))
+	_, err = TrainTokenizer([]string{filepath.Join(dir, "missing.jsonl")}, "text", 300, nil)
+	assert.Error(t, err)
+}
