@@ -238,16 +238,23 @@ func timeGraph(g *graph.Graph, e *models.Extended, dir, file string, threads, st
 		names = append(names, v.Name())
 		ins = append(ins, t)
 	}
+	// Scoring returns what the PyTorch side computes: the targets'
+	// log-probabilities (not the gate/adapter diagnostics).
 	var outs []string
+	var outVals []*graph.Value
 	for _, v := range g.Outputs() {
+		if file == "score.onnx" && v.Name() != models.TargetLogProbs_ {
+			continue
+		}
 		outs = append(outs, v.Name())
+		outVals = append(outVals, v)
 	}
 	s, err := runtime.Open(path, names, outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_NO_ARENA") != ""})
 	if err != nil {
 		return 0, err
 	}
 	defer s.Close()
-	pre, err := runtime.OutputsFor(g.Outputs())
+	pre, err := runtime.OutputsFor(outVals)
 	if err != nil {
 		return 0, err
 	}
