@@ -2,7 +2,6 @@ package graph
 
 import (
 	"encoding/binary"
-	"math"
 )
 
 // Builders: thin typed wrappers over AddNode. Axes are normalised to
@@ -334,52 +333,6 @@ func scalarData(dt DType, x float64) *Data {
 	}
 	fail("Constant", "", "no scalar of dtype %s", dt)
 	return nil
-}
-
-// Float32ToBF16 rounds to the nearest bfloat16 (ties to even), keeping NaN.
-func Float32ToBF16(f float32) uint16 {
-	b := math.Float32bits(f)
-	if f != f {
-		return uint16(b>>16) | 0x40
-	}
-	b += 0x7fff + (b>>16)&1
-	return uint16(b >> 16)
-}
-
-// Float32ToF16 rounds to the nearest IEEE half (ties to even), with
-// overflow to infinity, subnormals and NaN.
-func Float32ToF16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	abs := b & 0x7fffffff
-	if abs > 0x7f800000 { // NaN stays a (quiet) NaN
-		return sign | 0x7e00
-	}
-	exp := int32(abs>>23) - 127 + 15
-	mant := abs & 0x7fffff
-	if exp >= 0x1f {
-		return sign | 0x7c00
-	}
-	if exp <= 0 { // half subnormal, or underflow to zero
-		if exp < -10 {
-			return sign
-		}
-		mant |= 0x800000
-		shift := uint32(14 - exp)
-		half := uint32(1) << (shift - 1)
-		rounded := mant >> shift
-		rem := mant & (1<<shift - 1)
-		if rem > half || rem == half && rounded&1 == 1 {
-			rounded++
-		}
-		return sign | uint16(rounded)
-	}
-	h := uint32(exp)<<10 | mant>>13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || rem == 0x1000 && h&1 == 1 {
-		h++ // a carry into the exponent is the correct rounding (up to inf)
-	}
-	return sign | uint16(h)
 }
 
 // Pad adds zeros: pads lists the counts before each axis, then after each.
