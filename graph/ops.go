@@ -210,11 +210,6 @@ func Unsqueeze(x *Value, axes ...int) *Value {
 // Expand broadcasts x to the runtime shape tensor.
 func Expand(x, shape *Value) *Value { return add1("Expand", []*Value{x, shape}, nil) }
 
-// ExpandTo broadcasts x to target, symbolic dims taken from Shape(ref).
-func ExpandTo(x *Value, target Shape, ref *Value) *Value {
-	return Expand(x, ShapeTensor(target, ref))
-}
-
 // Gather takes slices of x along axis at indices.
 func Gather(x, indices *Value, axis int) *Value {
 	return add1("Gather", []*Value{x, indices}, Attrs{"axis": mustAxis("Gather", axis, x.Rank())})
@@ -350,9 +345,4 @@ func ZerosLike(x *Value) *Value {
 		return Expand(z, ConstInts(x.g, dims...))
 	}
 	return Expand(z, ShapeOf(x))
-}
-
-// OnesLike returns ones with x's dtype and shape.
-func OnesLike(x *Value) *Value {
-	return Add(ZerosLike(x), ScalarLike(x, 1))
 }

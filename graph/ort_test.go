@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -59,31 +58,7 @@ func runORT(t testing.TB, g *graph.Graph, feeds map[string]feed) map[string]resu
 }
 
 func tensorOf(dt graph.DType, f feed) (*runtime.Tensor, error) {
-	switch dt {
-	case graph.Float32:
-		return runtime.NewTensor(f.Shape, convertSlice[float32](f.Data))
-	case graph.Float64:
-		return runtime.NewTensor(f.Shape, append([]float64{}, f.Data...))
-	case graph.Int64:
-		return runtime.NewTensor(f.Shape, convertSlice[int64](f.Data))
-	case graph.Int32:
-		return runtime.NewTensor(f.Shape, convertSlice[int32](f.Data))
-	case graph.Bool:
-		b := make([]bool, len(f.Data))
-		for i, v := range f.Data {
-			b[i] = v != 0
-		}
-		return runtime.NewTensor(f.Shape, b)
-	}
-	return nil, fmt.Errorf("no feed conversion for %s", dt)
-}
-
-func convertSlice[T float32 | int64 | int32](xs []float64) []T {
-	out := make([]T, len(xs))
-	for i, x := range xs {
-		out[i] = T(x)
-	}
-	return out
+	return runtime.FromFloat64(dt, f.Shape, f.Data)
 }
 
 // shapeOf binds an inferred shape to the sizes used in a test run.

@@ -25,23 +25,7 @@ func runGraphOutputs(t *testing.T, g *graph.Graph, feeds map[string]gradcheck.Fe
 	for _, v := range g.Inputs() {
 		f, ok := feeds[v.Name()]
 		require.True(t, ok, "no feed for %s", v.Name())
-		var tensor *runtime.Tensor
-		switch v.DType {
-		case graph.Int64:
-			ids := make([]int64, len(f.Data))
-			for i, x := range f.Data {
-				ids[i] = int64(x)
-			}
-			tensor, err = runtime.NewTensor(f.Shape, ids)
-		case graph.Float64:
-			tensor, err = runtime.NewTensor(f.Shape, append([]float64{}, f.Data...))
-		default:
-			vals := make([]float32, len(f.Data))
-			for i, x := range f.Data {
-				vals[i] = float32(x)
-			}
-			tensor, err = runtime.NewTensor(f.Shape, vals)
-		}
+		tensor, err := runtime.FromFloat64(v.DType, f.Shape, f.Data)
 		require.NoError(t, err)
 		defer tensor.Destroy()
 		in = append(in, v.Name())

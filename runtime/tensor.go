@@ -121,14 +121,6 @@ func (t *Tensor) Float32s() []float32 {
 	return nil
 }
 
-// Float64Data returns the live float64 buffer (nil for other dtypes).
-func (t *Tensor) Float64Data() []float64 {
-	if v, ok := t.value.(*ort.Tensor[float64]); ok {
-		return v.GetData()
-	}
-	return nil
-}
-
 // Int64s returns the live int64 buffer (nil for other dtypes).
 func (t *Tensor) Int64s() []int64 {
 	if v, ok := t.value.(*ort.Tensor[int64]); ok {
@@ -267,4 +259,35 @@ func (t *Tensor) SetScalar(x float64) error {
 	t.value.Destroy()
 	t.value = v
 	return nil
+}
+
+// FromFloat64 builds a tensor of dtype dt from float64 values (the inverse
+// of Float64s; integers truncate, bool is value != 0). Tests and tools feed
+// graphs this way whatever their input dtypes.
+func FromFloat64(dt graph.DType, shape []int64, data []float64) (*Tensor, error) {
+	switch dt {
+	case graph.Float64:
+		return NewTensor(shape, append([]float64{}, data...))
+	case graph.Float32:
+		return NewTensor(shape, convertFrom[float32](data))
+	case graph.Int64:
+		return NewTensor(shape, convertFrom[int64](data))
+	case graph.Int32:
+		return NewTensor(shape, convertFrom[int32](data))
+	case graph.Bool:
+		b := make([]bool, len(data))
+		for i, v := range data {
+			b[i] = v != 0
+		}
+		return NewTensor(shape, b)
+	}
+	return nil, fmt.Errorf("no float64 conversion to %s", dt)
+}
+
+func convertFrom[T float32 | int64 | int32](xs []float64) []T {
+	out := make([]T, len(xs))
+	for i, x := range xs {
+		out[i] = T(x)
+	}
+	return out
 }

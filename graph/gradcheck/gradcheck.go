@@ -88,7 +88,7 @@ func Check(g *graph.Graph, loss *graph.Value, wrt []*graph.Value, feeds map[stri
 			}
 		}()
 		for _, in := range g.Inputs() {
-			t, err := tensorFor(in.DType, feeds[in.Name()].Shape, inputs[in.Name()])
+			t, err := runtime.FromFloat64(in.DType, feeds[in.Name()].Shape, inputs[in.Name()])
 			if err != nil {
 				return nil, fmt.Errorf("input %s: %w", in.Name(), err)
 			}
@@ -148,30 +148,4 @@ func Check(g *graph.Graph, loss *graph.Value, wrt []*graph.Value, feeds map[stri
 		}
 	}
 	return r, nil
-}
-
-func tensorFor(dt graph.DType, shape []int64, data []float64) (*runtime.Tensor, error) {
-	switch dt {
-	case graph.Float64:
-		return runtime.NewTensor(shape, append([]float64{}, data...))
-	case graph.Float32:
-		f := make([]float32, len(data))
-		for i, v := range data {
-			f[i] = float32(v)
-		}
-		return runtime.NewTensor(shape, f)
-	case graph.Int64:
-		v := make([]int64, len(data))
-		for i, x := range data {
-			v[i] = int64(x)
-		}
-		return runtime.NewTensor(shape, v)
-	case graph.Bool:
-		v := make([]bool, len(data))
-		for i, x := range data {
-			v[i] = x != 0
-		}
-		return runtime.NewTensor(shape, v)
-	}
-	return nil, fmt.Errorf("unsupported input dtype %s", dt)
 }
