@@ -77,14 +77,8 @@ func (ev *evaluator) run() (map[string]EvalResult, error) {
 				copy(b.IDs[r*b.Seq:], buf[:b.Seq])
 				copy(b.Targets[r*b.Seq:], buf[1:])
 			}
-			for i, name := range ev.sess.s.Inputs {
-				if t := ev.data.byName[name]; t != nil {
-					ev.sess.inputs[i] = t
-				} else if t := ev.state.cur[name]; t != nil {
-					ev.sess.inputs[i] = t
-				} else {
-					return nil, fmt.Errorf("score graph input %q has no source", name)
-				}
+			if err := resolveInputs(ev.sess.inputs, ev.sess.s.Inputs, ev.data.byName, ev.state.cur); err != nil {
+				return nil, err
 			}
 			outs, err := ev.sess.s.Run(ev.sess.inputs, []*runtime.Tensor{nil})
 			if err != nil {

@@ -188,21 +188,9 @@ func (e *executor) close() {
 // bind points a session's inputs and outputs at the current tensors.
 // extra supplies inputs such as accumulated gradients.
 func (e *executor) bind(s *session, extra map[string]*runtime.Tensor) error {
-	for i, name := range s.s.Inputs {
-		switch {
-		case name == graph.StepInput:
-			s.inputs[i] = e.stepT
-		case name == graph.LRInput:
-			s.inputs[i] = e.lrT
-		case e.data.byName[name] != nil:
-			s.inputs[i] = e.data.byName[name]
-		case e.state.cur[name] != nil:
-			s.inputs[i] = e.state.cur[name]
-		case extra[name] != nil:
-			s.inputs[i] = extra[name]
-		default:
-			return fmt.Errorf("graph input %q has no source", name)
-		}
+	scalars := map[string]*runtime.Tensor{graph.StepInput: e.stepT, graph.LRInput: e.lrT}
+	if err := resolveInputs(s.inputs, s.s.Inputs, scalars, e.data.byName, e.state.cur, extra); err != nil {
+		return err
 	}
 	for i, name := range s.s.Outputs {
 		if base, ok := strings.CutSuffix(name, ".next"); ok {
@@ -309,3 +297,21 @@ func readMetrics(s *session, m *Metrics, n float64) {
 
 // commit makes the step's outputs the current state.
 func (e *executor) commit() { e.state.commit() }
+
+// resolveInputs fills dst[i] with the tensor named names[i], taken from the
+// first source map that has it.
+func resolveInputs(dst []*runtime.Tensor, names []string, sources ...map[string]*runtime.Tensor) error {
+	for i, name := range names {
+		dst[i] = nil
+		for _, src := range sources {
+			if t := src[name]; t != nil {
+				dst[i] = t
+				break
+			}
+		}
+		if dst[i] == nil {
+			return fmt.Errorf("graph input %q has no source", name)
+		}
+	}
+	return nil
+}

@@ -168,14 +168,8 @@ func (s *Scorer) scoreBatch(seqs [][]int, out []TokenScores) error {
 	}
 	defer bt.destroy()
 	ins := make([]*runtime.Tensor, len(s.sess.Inputs))
-	for i, name := range s.sess.Inputs {
-		if t := bt.byName[name]; t != nil {
-			ins[i] = t
-		} else if t := s.params[name]; t != nil {
-			ins[i] = t
-		} else {
-			return fmt.Errorf("score graph input %q has no source", name)
-		}
+	if err := resolveInputs(ins, s.sess.Inputs, bt.byName, s.params); err != nil {
+		return err
 	}
 	outs, err := s.sess.Run(ins, []*runtime.Tensor{nil, nil})
 	if err != nil {
