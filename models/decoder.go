@@ -344,8 +344,14 @@ func Activation(name string, x *graph.Value) *graph.Value {
 // LogSoftmax + GatherElements (cheaper in ORT than SoftmaxCrossEntropyLoss,
 // and its gradient is softmax - onehot).
 func TargetLogProbs(logits, targets *graph.Value) *graph.Value {
-	logp := graph.LogSoftmax(logits, -1)
-	return graph.Squeeze(graph.GatherElements(logp, graph.Unsqueeze(targets, 2), 2), 2)
+	target, _ := targetAndLogProbs(logits, targets)
+	return target
+}
+
+// targetAndLogProbs also returns the full log-softmax (for is-argmax).
+func targetAndLogProbs(logits, targets *graph.Value) (target, logp *graph.Value) {
+	logp = graph.LogSoftmax(logits, -1)
+	return graph.Squeeze(graph.GatherElements(logp, graph.Unsqueeze(targets, 2), 2), 2), logp
 }
 
 // MaskedMean is sum(x·mask)/max(sum(mask), 1) over all positions; padded

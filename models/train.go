@@ -219,8 +219,7 @@ func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
 	g, err := graph.Build("score_"+m.Ext.Method, func(g *graph.Graph) {
 		e = BuildExtended(g, m)
 		targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
-		logp := graph.LogSoftmax(e.Logits, -1)
-		target := graph.Squeeze(graph.GatherElements(logp, graph.Unsqueeze(targets, 2), 2), 2)
+		target, logp := targetAndLogProbs(e.Logits, targets)
 		g.Output(TargetLogProbs_, target)
 		// Whether the target is the model's top choice (lm-eval's is_greedy).
 		g.Output(TargetIsArgmax, graph.Not(graph.Less(target, graph.ReduceMax(logp, []int{-1}, false))))
