@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -152,31 +153,48 @@ func measure(spec string, steps int) (result, error) {
 	fmt.Sscan(parts[3], &r.Threads)
 	r.Side = "nrgraph"
 	c := config(r.D, r.Layers)
-	ext, _ := models.DefaultExtension(models.NeutralResidues)
-	m := models.Model{Config: c, Weights: models.RandomWeights(c, 1, 0.02), Ext: ext}
 	dir, _ := os.MkdirTemp("", "nrgraph-bench-")
 	defer os.RemoveAll(dir)
-	step, e, err := models.BuildTrainGraph(m, graph.DefaultAdamW(), models.FusedStep)
+	scoring := os.Getenv("NRGRAPH_BENCH_ONLY") != "train"
+	step, score, hidden, err := prepareGraphs(c, dir, scoring)
 	if err != nil {
 		return r, err
 	}
-	if r.TrainTokS, err = timeGraph(step, e, dir, "step.onnx", r.Threads, steps); err != nil {
+	// The graphs and their random weights were only needed to write the
+	// ONNX files; hand the Go heap back so peak RSS measures what
+	// `nrgraph train` holds (ONNX Runtime plus the trainable state).
+	debug.FreeOSMemory()
+	if r.TrainTokS, err = step.time(r.Threads, steps); err != nil {
 		return r, err
 	}
-	if os.Getenv("NRGRAPH_BENCH_ONLY") == "train" {
-		r.PeakRSSMB = peakRSS()
-		return r, nil
+	r.TrainGFLOPS = trainFLOPs(c, hidden) * r.TrainTokS / 1e9
+	if scoring {
+		if r.ScoreTokS, err = score.time(r.Threads, steps); err != nil {
+			return r, err
+		}
 	}
-	score, e2, err := models.BuildScoreGraph(m)
-	if err != nil {
-		return r, err
-	}
-	if r.ScoreTokS, err = timeGraph(score, e2, dir, "score.onnx", r.Threads, steps); err != nil {
-		return r, err
-	}
-	r.TrainGFLOPS = trainFLOPs(c, e.Ext.Hidden) * r.TrainTokS / 1e9
 	r.PeakRSSMB = peakRSS()
 	return r, nil
+}
+
+// prepareGraphs writes the neutral-residues training step (and the score
+// graph) for c under dir with their inputs; hidden is the adapter width.
+func prepareGraphs(c models.Config, dir string, scoring bool) (step, score *job, hidden int, err error) {
+	ext, _ := models.DefaultExtension(models.NeutralResidues)
+	m := models.Model{Config: c, Weights: models.RandomWeights(c, 1, 0.02), Ext: ext}
+	g, e, err := models.BuildTrainGraph(m, graph.DefaultAdamW(), models.FusedStep)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if step, err = prepare(g, e, dir, "step.onnx"); err != nil || !scoring {
+		return step, nil, e.Ext.Hidden, err
+	}
+	g, e, err = models.BuildScoreGraph(m)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	score, err = prepare(g, e, dir, "score.onnx")
+	return step, score, e.Ext.Hidden, err
 }
 
 // trainFLOPs per token of the adapter training step: forward of every
@@ -190,19 +208,27 @@ func trainFLOPs(c models.Config, hidden int) float64 {
 	return 2*(2*frozen) + 2*(3*adapter) + 2*(2*attn)
 }
 
-// timeGraph runs g with random inputs and returns tokens/s.
-func timeGraph(g *graph.Graph, e *models.Extended, dir, file string, threads, steps int) (float64, error) {
-	path := filepath.Join(dir, file)
-	if err := export.Save(g, path, export.Options{}); err != nil {
-		return 0, err
+// job is an exported graph with its inputs, ready to time.
+type job struct {
+	path, file string
+	names      []string
+	ins        []*runtime.Tensor
+	outs       []string
+	pre        []*runtime.Tensor
+}
+
+// prepare exports g under dir and makes random inputs (trainable state
+// from e's initial values).
+func prepare(g *graph.Graph, e *models.Extended, dir, file string) (*job, error) {
+	j := &job{path: filepath.Join(dir, file), file: file}
+	if err := export.Save(g, j.path, export.Options{}); err != nil {
+		return nil, err
 	}
 	rng := rand.New(rand.NewSource(1))
-	var names []string
-	var ins []*runtime.Tensor
 	for _, v := range g.Inputs() {
 		dims, err := v.Shape.Bind(map[string]int64{models.Batch: batch, models.Seq: seq})
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		n := int64(1)
 		for _, d := range dims {
@@ -233,42 +259,55 @@ func timeGraph(g *graph.Graph, e *models.Extended, dir, file string, threads, st
 			t, err = runtime.NewTensor(dims, vals)
 		}
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		names = append(names, v.Name())
-		ins = append(ins, t)
+		j.names = append(j.names, v.Name())
+		j.ins = append(j.ins, t)
 	}
 	// Scoring returns what the PyTorch side computes: the targets'
 	// log-probabilities (not the gate/adapter diagnostics).
-	var outs []string
 	var outVals []*graph.Value
 	for _, v := range g.Outputs() {
 		if file == "score.onnx" && v.Name() != models.TargetLogProbs_ {
 			continue
 		}
-		outs = append(outs, v.Name())
+		j.outs = append(j.outs, v.Name())
 		outVals = append(outVals, v)
 	}
-	s, err := runtime.Open(path, names, outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_NO_ARENA") != ""})
+	var err error
+	j.pre, err = runtime.OutputsFor(outVals)
+	return j, err
+}
+
+// time runs the job's graph and returns tokens/s.
+func (j *job) time(threads, steps int) (float64, error) {
+	s, err := runtime.Open(j.path, j.names, j.outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_NO_ARENA") != "",
+		ProfilePrefix: profilePrefix(j.file)})
 	if err != nil {
 		return 0, err
 	}
 	defer s.Close()
-	pre, err := runtime.OutputsFor(outVals)
-	if err != nil {
-		return 0, err
-	}
-	res, err := s.Run(ins, pre)
+	res, err := s.Run(j.ins, j.pre)
 	if err != nil {
 		return 0, err
 	}
 	start := time.Now()
 	for i := 0; i < steps; i++ {
-		if _, err := s.Run(ins, res); err != nil {
+		if _, err := s.Run(j.ins, res); err != nil {
 			return 0, err
 		}
 	}
 	return float64(batch*seq*steps) / time.Since(start).Seconds(), nil
+}
+
+// profilePrefix is where ORT writes a per-node profile of file's graph
+// when NRGRAPH_BENCH_PROFILE is set (e.g. /tmp/prof -> /tmp/prof-step...json).
+func profilePrefix(file string) string {
+	p := os.Getenv("NRGRAPH_BENCH_PROFILE")
+	if p == "" {
+		return ""
+	}
+	return p + "-" + strings.TrimSuffix(file, ".onnx")
 }
 
 // gemmRate measures fp32 MatMul of 2048x2048 matrices through ORT.

@@ -150,6 +150,11 @@ func gradCases() []gradCase {
 		{name: "Trilu", op: "Trilu", ins: []inSpec{f64(2, 3, 3)}, build: func(in []*graph.Value) *graph.Value { return graph.Trilu(in[0], 0, false) }},
 		{name: "TriluUpper", op: "Trilu", ins: []inSpec{f64(3, 4)}, build: func(in []*graph.Value) *graph.Value { return graph.Trilu(in[0], 1, true) }},
 		{name: "Pad", op: "Pad", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value { return graph.Pad(in[0], 1, 0, 0, 2) }},
+		// SiLU: the backward recomputes sigmoid(x) and x*sigmoid(x).
+		{name: "SiLU", op: "Sigmoid", ins: []inSpec{f64(2, 3), f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+			silu := graph.Mul(in[0], graph.Sigmoid(in[0]))
+			return graph.Mul(silu, graph.Add(in[1], silu))
+		}},
 		{name: "FanOut", op: "Mul", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
 			return graph.Mul(graph.Exp(in[0]), graph.Mul(in[0], in[0]))
 		}},
@@ -284,6 +289,49 @@ func TestGradPrunesFrozenBranches(t *testing.T) {
 	require.NoError(t, err)
 	out := runORT(t, g, map[string]feed{"x": {Shape: []int64{4, 3}, Data: make([]float64, 12)}, "w": {Shape: []int64{3, 3}, Data: make([]float64, 9)}})
 	assert.Equal(t, make([]float64, 9), out["gw"].Data)
+}
+
+// TestBackwardKeepsNoActivationItCanAvoid pins the two memory rules of
+// Grad on an FFN-like block with symbolic dims: the backward pass reads no
+// Shape of a forward activation (sizes come from the graph inputs) and
+// recomputes sigmoid(h) and h*sigmoid(h) instead of reading the forward
+// copies. The gradient still matches finite differences.
+func TestBackwardKeepsNoActivationItCanAvoid(t *testing.T) {
+	var loss, w, sig, silu *graph.Value
+	var forward int
+	g, err := graph.Build("remat", func(g *graph.Graph) {
+		x := g.Input("x", graph.Float64, graph.S("batch", "seq", 4))
+		w = g.Input("w", graph.Float64, graph.S(6, 4))
+		flat := graph.ReshapeLike(x, graph.S(graph.Sym("batch").Mul(graph.Sym("seq")), 4), x)
+		h := graph.ReshapeLike(graph.Gemm(flat, w, nil, false, true, 1, 0), graph.S("batch", "seq", 6), x)
+		sig = graph.Sigmoid(h)
+		silu = graph.Mul(h, sig)
+		loss = graph.ReduceMean(graph.Mul(silu, graph.Add(h, silu)), nil, false)
+		forward = len(g.Nodes())
+	})
+	require.NoError(t, err)
+	r := rand.New(rand.NewSource(3))
+	data := func(n int) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = r.NormFloat64()
+		}
+		return out
+	}
+	feeds := map[string]gradcheck.Feed{"x": {Shape: []int64{2, 3, 4}, Data: data(24)}, "w": {Shape: []int64{6, 4}, Data: data(24)}}
+	res, err := gradcheck.Check(g, loss, []*graph.Value{w}, feeds, 1e-6)
+	require.NoError(t, err)
+	assert.Less(t, res.MaxRelErr, 1e-6, "worst: %s", res.Worst)
+	backward := g.Nodes()[forward:]
+	require.NotEmpty(t, backward)
+	for _, n := range backward {
+		for _, in := range n.Inputs {
+			assert.False(t, in == sig || in == silu, "backward node %s reads the forward %s", n.Name, in)
+			if n.Op == "Shape" {
+				assert.True(t, in.IsInput(), "backward Shape node %s reads activation %s", n.Name, in)
+			}
+		}
+	}
 }
 
 // TestErfGradientClosedForm pins the Erf rule exactly (float32 in ORT,

@@ -29,6 +29,11 @@ type Graph struct {
 	initializers []*Value
 	names        map[string]*Value
 	nodeNames    map[string]bool
+	// symbolSizes caches, per symbolic dim name, the Shape node reading
+	// its size from a graph input (see symbolSize).
+	symbolSizes map[string]*Value
+	// shapeTensors caches built shape vectors by their symbolic shape.
+	shapeTensors map[string]*Value
 }
 
 // New returns an empty graph.

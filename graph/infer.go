@@ -135,8 +135,23 @@ func inferBroadcast(outBool bool) func(n *Node) ([]outSpec, error) {
 		if outBool {
 			dt = Bool
 		}
-		return one(dt, s)
+		specs, err := one(dt, s)
+		if err == nil && n.Op == "Mul" {
+			specs[0].known = knownProduct(n.Inputs[0], n.Inputs[1])
+		}
+		return specs, err
 	}
+}
+
+// knownProduct multiplies two 1-element shape vectors (a symbolic size
+// times another, as dimSize builds "batch*seq"), keeping the result exact.
+func knownProduct(a, b *Value) []Dim {
+	ka, okA := knownDims(a)
+	kb, okB := knownDims(b)
+	if !okA || !okB || len(ka) != 1 || len(kb) != 1 {
+		return nil
+	}
+	return []Dim{ka[0].Mul(kb[0])}
 }
 
 func init() {

@@ -291,7 +291,7 @@ func reshapeAs(g, x *Value) *Value {
 	if dims, ok := x.Shape.Static(); ok {
 		return Reshape(g, dims...)
 	}
-	return ReshapeTo(g, ShapeOf(x))
+	return ReshapeTo(g, shapeLike(x))
 }
 
 // expandReduced broadcasts a reduction result (or its gradient) back to the
@@ -311,7 +311,7 @@ func expandReduced(n *Node, g *Value) *Value {
 	if dims, ok := x.Shape.Static(); ok {
 		return Expand(g, ConstInts(x.g, dims...))
 	}
-	return Expand(g, ShapeOf(x))
+	return Expand(g, shapeLike(x))
 }
 
 // reduceLike applies n's reduction axes as a keepdims ReduceSum.
@@ -330,16 +330,20 @@ func reducedCount(n *Node, x *Value) *Value {
 	if c, ok := count.Size(); ok {
 		return ScalarLike(x, float64(c))
 	}
-	var total *Value
-	for _, a := range axes {
-		d := Cast(Squeeze(DimOf(x, a), 0), x.DType)
-		if total == nil {
-			total = d
-		} else {
-			total = Mul(total, d)
+	// The symbolic count from the graph inputs' sizes (not Shape(x), which
+	// would keep the activation x alive until the backward pass).
+	size, _ := x.g.dimSize(count, nil)
+	if size == nil {
+		for _, a := range axes {
+			d := DimOf(x, a)
+			if size == nil {
+				size = d
+			} else {
+				size = Mul(size, d)
+			}
 		}
 	}
-	return total
+	return Cast(Squeeze(size, 0), x.DType)
 }
 
 // matMulVJP: y = a @ b -> ga = g @ b^T ; gb = a^T @ g (summed over broadcast

@@ -154,6 +154,15 @@ func sessionOptions(opts Options) (*ort.SessionOptions, error) {
 		so.Destroy()
 		return nil, err
 	}
+	// Keep the gradient code's deliberate recomputations (graph.Grad
+	// recomputes sigmoid(x) and x*sigmoid(x) in the backward pass rather
+	// than keeping them alive): common-subexpression elimination would
+	// merge them back into the forward nodes and undo the memory saving.
+	// nrgraph emits no accidental duplicates for it to remove.
+	if err := so.AddSessionConfigEntry("optimization.disable_specified_optimizers", "CommonSubexpressionElimination"); err != nil {
+		so.Destroy()
+		return nil, err
+	}
 	if err := so.SetMemPattern(opts.MemPattern); err != nil {
 		so.Destroy()
 		return nil, err
