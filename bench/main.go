@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -52,7 +53,8 @@ func config(d, layers int) models.Config {
 
 func main() {
 	one := flag.String("one", "", "internal: measure one configuration (nrgraph:D:L:T or gemm:T)")
-	steps := flag.Int("steps", 8, "timed steps per measurement")
+	steps := flag.Int("steps", 8, "timed steps per measurement (the median step counts)")
+	rounds := flag.Int("rounds", 3, "alternating nrgraph/PyTorch rounds; each figure is the best round")
 	flag.Parse()
 	if *one != "" {
 		r, err := measure(*one, *steps)
@@ -63,7 +65,6 @@ func main() {
 		json.NewEncoder(os.Stdout).Encode(r)
 		return
 	}
-	var rows []result
 	run := func(args ...string) (result, error) {
 		var r result
 		out, err := exec.Command(args[0], args[1:]...).Output()
@@ -76,48 +77,69 @@ func main() {
 		err = json.Unmarshal(out, &r)
 		return r, err
 	}
-	self, _ := os.Executable()
-	gemm := map[int]float64{}
-	for _, t := range []int{1, 2} {
-		r, err := run(self, "-one", fmt.Sprintf("gemm:%d", t))
+	must := func(r result, err error) result {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		gemm[t] = r.GemmGFLOPS
+		return r
 	}
-	for _, shape := range [][2]int{{256, 4}, {512, 8}} {
+	self, _ := os.Executable()
+	// This VM's speed drifts by up to 1.7x over tens of seconds (other
+	// tenants), within one process as much as across them. Each figure
+	// is therefore the best of several rounds that alternate the two
+	// sides, so both get the same chances at a quiet machine.
+	gemm := map[int]float64{}
+	type key struct{ d, layers, threads int }
+	best := map[key][2]result{}
+	keep := func(k key, side int, r result) {
+		b := best[k]
+		if r.TrainTokS > b[side].TrainTokS {
+			b[side].TrainTokS, b[side].TrainGFLOPS = r.TrainTokS, r.TrainGFLOPS
+		}
+		b[side].ScoreTokS = max(b[side].ScoreTokS, r.ScoreTokS)
+		b[side].PeakRSSMB = max(b[side].PeakRSSMB, r.PeakRSSMB)
+		best[k] = b
+	}
+	shapes := [][2]int{{256, 4}, {512, 8}}
+	for round := 1; round <= *rounds; round++ {
 		for _, t := range []int{1, 2} {
-			r, err := run(self, "-one", fmt.Sprintf("nrgraph:%d:%d:%d", shape[0], shape[1], t), "-steps", fmt.Sprint(*steps))
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				os.Exit(1)
+			gemm[t] = max(gemm[t], must(run(self, "-one", fmt.Sprintf("gemm:%d", t))).GemmGFLOPS)
+		}
+		for _, shape := range shapes {
+			for _, t := range []int{1, 2} {
+				k := key{shape[0], shape[1], t}
+				fmt.Fprintf(os.Stderr, "round %d/%d: d=%d L=%d threads=%d\n", round, *rounds, k.d, k.layers, t)
+				keep(k, 0, must(run(self, "-one", fmt.Sprintf("nrgraph:%d:%d:%d", k.d, k.layers, t), "-steps", fmt.Sprint(*steps))))
+				keep(k, 1, must(run("/usr/bin/python3", "bench/torch_step.py", "--d", fmt.Sprint(k.d), "--layers", fmt.Sprint(k.layers),
+					"--heads", fmt.Sprint(k.d/64), "--threads", fmt.Sprint(t), "--steps", fmt.Sprint(*steps))))
 			}
-			rows = append(rows, r)
-			tr, err := run("/usr/bin/python3", "bench/torch_step.py", "--d", fmt.Sprint(shape[0]), "--layers", fmt.Sprint(shape[1]),
-				"--heads", fmt.Sprint(shape[0]/64), "--threads", fmt.Sprint(t), "--steps", fmt.Sprint(*steps))
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "pytorch:", err)
-				continue
-			}
-			tr.Side, tr.D, tr.Layers, tr.Threads = "pytorch", shape[0], shape[1], t
-			rows = append(rows, tr)
 		}
 	}
 	host, _ := os.Hostname()
-	fmt.Printf("# nrgraph vs PyTorch, %s, %s, %d CPUs (%s)\n\n", time.Now().Format("2006-01-02"), host, goruntime.NumCPU(), cpuModel())
+	fmt.Printf("# nrgraph vs PyTorch, %s, %s, %d CPUs (%s), best of %d rounds\n\n", time.Now().Format("2006-01-02"), host, goruntime.NumCPU(), cpuModel(), *rounds)
 	fmt.Printf("ONNX Runtime fp32 GEMM (2048³): %.0f GFLOP/s at 1 thread, %.0f GFLOP/s at 2 threads\n\n", gemm[1], gemm[2])
-	fmt.Println("| d / layers | threads | nrgraph train tok/s | PyTorch train tok/s | ratio | nrgraph score tok/s | PyTorch score tok/s | ratio | nrgraph RSS MB | PyTorch RSS MB | nrgraph train GFLOP/s (% of GEMM) |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
-	for i := 0; i+1 < len(rows); i += 2 {
-		n, p := rows[i], rows[i+1]
-		if p.Side != "pytorch" {
-			continue
+	fmt.Println("| d / layers | threads | nrgraph train tok/s | PyTorch train tok/s | ratio | nrgraph score tok/s | PyTorch score tok/s | ratio | nrgraph RSS MB | PyTorch RSS MB | train % of GEMM rate, nrgraph / PyTorch | score % of GEMM rate, nrgraph / PyTorch |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, shape := range shapes {
+		for _, t := range []int{1, 2} {
+			k := key{shape[0], shape[1], t}
+			n, p := best[k][0], best[k][1]
+			c := config(k.d, k.layers)
+			hidden := adapterHidden(c)
+			pct := func(flops, tokS float64) float64 { return 100 * flops * tokS / 1e9 / gemm[t] }
+			fmt.Printf("| %d / %d | %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx | %.0f | %.0f | %.0f%% / %.0f%% | %.0f%% / %.0f%% |\n", k.d, k.layers, t,
+				n.TrainTokS, p.TrainTokS, n.TrainTokS/p.TrainTokS, n.ScoreTokS, p.ScoreTokS, n.ScoreTokS/p.ScoreTokS, n.PeakRSSMB, p.PeakRSSMB,
+				pct(trainFLOPs(c, hidden), n.TrainTokS), pct(trainFLOPs(c, hidden), p.TrainTokS),
+				pct(scoreFLOPs(c, hidden), n.ScoreTokS), pct(scoreFLOPs(c, hidden), p.ScoreTokS))
 		}
-		fmt.Printf("| %d / %d | %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx | %.0f | %.0f | %.0f (%.0f%%) |\n", n.D, n.Layers, n.Threads,
-			n.TrainTokS, p.TrainTokS, n.TrainTokS/p.TrainTokS, n.ScoreTokS, p.ScoreTokS, n.ScoreTokS/p.ScoreTokS, n.PeakRSSMB, p.PeakRSSMB,
-			n.TrainGFLOPS, 100*n.TrainGFLOPS/gemm[n.Threads])
 	}
+}
+
+// adapterHidden is the neutral-residues adapter width nrgraph gives c.
+func adapterHidden(c models.Config) int {
+	ext, _ := models.DefaultExtension(models.NeutralResidues)
+	return models.AdapterHidden(c, ext.Capacity)
 }
 
 func cpuModel() string {
@@ -208,6 +230,13 @@ func trainFLOPs(c models.Config, hidden int) float64 {
 	return 2*(2*frozen) + 2*(3*adapter) + 2*(2*attn)
 }
 
+// scoreFLOPs per token of the forward pass (every projection, the
+// adapters and attention's two products).
+func scoreFLOPs(c models.Config, hidden int) float64 {
+	d, f, h, L, V := float64(c.Hidden), float64(c.Intermediate), float64(hidden), float64(c.Layers), float64(c.Vocab)
+	return 2*(L*(4*d*d+3*d*f)+V*d) + 2*(L*3*d*h) + 2*(L*2*seq*d)
+}
+
 // job is an exported graph with its inputs, ready to time.
 type job struct {
 	path, file string
@@ -291,13 +320,30 @@ func (j *job) time(threads, steps int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	start := time.Now()
-	for i := 0; i < steps; i++ {
+	times := make([]float64, steps)
+	for i := range times {
+		start := time.Now()
 		if _, err := s.Run(j.ins, res); err != nil {
 			return 0, err
 		}
+		times[i] = time.Since(start).Seconds()
 	}
-	return float64(batch*seq*steps) / time.Since(start).Seconds(), nil
+	if os.Getenv("NRGRAPH_BENCH_VERBOSE") != "" {
+		fmt.Fprintf(os.Stderr, "%s step times (s): %.3f\n", j.file, times)
+	}
+	return float64(batch*seq) / median(times), nil
+}
+
+// median of xs (sorted in place). The VM this runs on is noisy (steps of
+// the same graph vary by 20-30%); the median step is what both sides
+// report.
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // profilePrefix is where ORT writes a per-node profile of file's graph

@@ -59,6 +59,14 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 		return zerosFor(wrt)
 	}
 	remat := rematerializer{}
+	readers := make([]int, len(g.values))
+	for _, n := range g.nodes[:lossNode+1] {
+		for _, in := range n.Inputs {
+			if in != nil {
+				readers[in.id]++
+			}
+		}
+	}
 	adj := map[*Value]*Value{loss: Expand(ScalarLike(loss, 1), ConstInts(g, staticOr1(loss.Shape)...))}
 	for id := lossNode; id >= 0; id-- {
 		n := g.nodes[id]
@@ -80,6 +88,17 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 		if !needAny {
 			continue
 		}
+		accumulate := func(in, g *Value) {
+			if prev := adj[in]; prev != nil {
+				adj[in] = Add(prev, g) // fan-out: accumulate
+			} else {
+				adj[in] = g
+			}
+		}
+		if sig := siluInput(n, readers); sig != nil {
+			accumulate(siluGrad(n, sig, gy[0], remat))
+			continue
+		}
 		rule, ok := vjpTable[n.Op]
 		if !ok {
 			fail("Grad", n.Name, "op %s (created at %s) has no gradient rule", n.Op, n.Where)
@@ -95,11 +114,7 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 			if !gx[i].Shape.Equal(in.Shape) || gx[i].DType != in.DType {
 				fail("Grad", n.Name, "gradient rule of %s gave %s%s for input %d, want %s%s", n.Op, gx[i].DType, gx[i].Shape, i, in.DType, in.Shape)
 			}
-			if prev := adj[in]; prev != nil {
-				adj[in] = Add(prev, gx[i]) // fan-out: accumulate
-			} else {
-				adj[in] = gx[i]
-			}
+			accumulate(in, gx[i])
 		}
 	}
 	out := make([]*Value, len(wrt))
@@ -173,6 +188,32 @@ func (r rematerializer) value(v *Value) *Value {
 	}
 	r[v] = w
 	return w
+}
+
+// siluInput returns the Sigmoid input of n when n is x*sigmoid(x) and the
+// sigmoid feeds nothing else: SiLU is then differentiated as one function
+// (siluGrad) instead of through the product and sigmoid rules.
+func siluInput(n *Node, readers []int) *Value {
+	if n.Op != "Mul" || len(n.Inputs) != 2 {
+		return nil
+	}
+	for i, s := range n.Inputs {
+		if isSigmoidOf(s, n.Inputs[1-i]) && readers[s.id] == 1 {
+			return s
+		}
+	}
+	return nil
+}
+
+// siluGrad is g * d/dx[x*sigmoid(x)] = g*s*(1 + x - x*s), with s and x*s
+// recomputed (x*s is shared with the rule of whatever multiplies the SiLU,
+// e.g. the up projection): six elementwise passes over the activation
+// instead of nine.
+func siluGrad(n *Node, sig, g *Value, remat rematerializer) (x, gx *Value) {
+	x = sig.Producer.Inputs[0]
+	s := remat.value(sig)
+	silu := remat.value(n.Outputs[0])
+	return x, Mul(g, Mul(s, Add(ScalarLike(x, 1), Sub(x, silu))))
 }
 
 func isSigmoidOf(s, x *Value) bool {

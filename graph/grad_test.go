@@ -155,6 +155,12 @@ func gradCases() []gradCase {
 			silu := graph.Mul(in[0], graph.Sigmoid(in[0]))
 			return graph.Mul(silu, graph.Add(in[1], silu))
 		}},
+		// The sigmoid also read elsewhere: SiLU goes through the Mul and
+		// Sigmoid rules instead of its fused one.
+		{name: "SiLUSharedSigmoid", op: "Sigmoid", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+			s := graph.Sigmoid(in[0])
+			return graph.Add(graph.Mul(s, in[0]), graph.Mul(s, s))
+		}},
 		{name: "FanOut", op: "Mul", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
 			return graph.Mul(graph.Exp(in[0]), graph.Mul(in[0], in[0]))
 		}},

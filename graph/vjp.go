@@ -356,7 +356,7 @@ func matMulVJP(n *Node, gy []*Value, need []bool) []*Value {
 		kk, _ := k.Size()
 		cc, _ := cols.Size()
 		return pick(need,
-			func() *Value { return MatMul(g, Transpose(b, 1, 0)) },
+			func() *Value { return MatMul(g, swapLast(b)) },
 			func() *Value {
 				if !k.IsStatic() || !cols.IsStatic() {
 					return unbroadcast(MatMul(swapLast(a), g), b.Shape)
@@ -369,6 +369,11 @@ func matMulVJP(n *Node, gy []*Value, need []bool) []*Value {
 		func() *Value { return unbroadcast(MatMul(swapLast(a), g), b.Shape) })
 }
 
+// swapLast transposes x's last two axes. When x is itself such a
+// transpose (attention's K^T), its input is returned: the backward then
+// reads K rather than K^T, so K^T's only reader is the forward MatMul,
+// which ONNX Runtime fuses into a transposed product and never
+// materialises (one activation and two transposes per layer less).
 func swapLast(x *Value) *Value {
 	perm := make([]int, x.Rank())
 	for i := range perm {
@@ -376,7 +381,22 @@ func swapLast(x *Value) *Value {
 	}
 	r := x.Rank()
 	perm[r-1], perm[r-2] = perm[r-2], perm[r-1]
+	if p := x.Producer; p != nil && p.Op == "Transpose" && equalInts(p.Attrs.Ints("perm"), perm) {
+		return p.Inputs[0]
+	}
 	return Transpose(x, perm...)
+}
+
+func equalInts(a []int64, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != int64(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // gemmVJP: y = alpha*op(A)op(B) + beta*C, per transpose case:
