@@ -311,7 +311,7 @@ func prepare(g *graph.Graph, e *models.Extended, dir, file string) (*job, error)
 // time runs the job's graph and returns tokens/s.
 func (j *job) time(threads, steps int) (float64, error) {
 	s, err := runtime.Open(j.path, j.names, j.outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_NO_ARENA") != "",
-		ProfilePrefix: profilePrefix(j.file)})
+		ProfilePrefix: profilePrefix(j.file), OptimizedModelPath: optimizedPath(j.file)})
 	if err != nil {
 		return 0, err
 	}
@@ -354,6 +354,15 @@ func profilePrefix(file string) string {
 		return ""
 	}
 	return p + "-" + strings.TrimSuffix(file, ".onnx")
+}
+
+// optimizedPath is where ORT writes file's graph after its optimizations
+// when NRGRAPH_BENCH_OPTIMIZED is set (a directory).
+func optimizedPath(file string) string {
+	if dir := os.Getenv("NRGRAPH_BENCH_OPTIMIZED"); dir != "" {
+		return filepath.Join(dir, "optimized-"+file)
+	}
+	return ""
 }
 
 // gemmRate measures fp32 MatMul of 2048x2048 matrices through ORT.

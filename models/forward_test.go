@@ -15,7 +15,7 @@ import (
 )
 
 // tinyConfigs covers each architecture and the variants the issue asks for:
-// GQA, MQA, tied/untied, Gemma norms and scaling, Gemma 2 post-norms,
+// GQA, MQA, MHA, tied/untied, Gemma norms and scaling, Gemma 2 post-norms,
 // soft-capping and sliding windows.
 func tinyConfigs() map[string]Config {
 	base := Config{Vocab: 37, Hidden: 16, Intermediate: 24, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 8,
@@ -23,7 +23,7 @@ func tinyConfigs() map[string]Config {
 	llama := base
 	llama.Arch = "LlamaForCausalLM"
 	llamaTied := llama
-	llamaTied.Tied = true
+	llamaTied.Tied, llamaTied.KVHeads = true, 4 // also multi-head attention (one KV head per query head)
 	gemma := base
 	gemma.Arch, gemma.KVHeads, gemma.Act, gemma.Tied, gemma.NormPlusOne, gemma.EmbedScale = "GemmaForCausalLM", 1, "gelu_tanh", true, true, true
 	gemma2 := gemma

@@ -39,7 +39,10 @@ type Options struct {
 	Provider Provider // default CPU
 	DeviceID int
 	// ProfilePrefix enables ORT's JSON profiler (files start with it).
-	ProfilePrefix string
+	// OptimizedModelPath, when set, is where ORT writes the graph after
+	// its optimizations (for inspecting what actually runs).
+	OptimizedModelPath string
+	ProfilePrefix      string
 	// Optimization is ORT's graph optimization level: "" or "all" (the
 	// default), "extended", "basic" or "none". float64 graphs (gradient
 	// checks) use "basic": ORT 1.24's MatMul+Transpose fusion emits a
@@ -169,6 +172,12 @@ func sessionOptions(opts Options) (*ort.SessionOptions, error) {
 	}
 	if opts.NoArena {
 		if err := so.SetCpuMemArena(false); err != nil {
+			so.Destroy()
+			return nil, err
+		}
+	}
+	if opts.OptimizedModelPath != "" {
+		if err := so.SetOptimizedModelFilePath(opts.OptimizedModelPath); err != nil {
 			so.Destroy()
 			return nil, err
 		}
