@@ -293,15 +293,11 @@ func prepare(g *graph.Graph, e *models.Extended, dir, file string) (*job, error)
 		j.names = append(j.names, v.Name())
 		j.ins = append(j.ins, t)
 	}
-	// Scoring returns what the PyTorch side computes: the targets'
-	// log-probabilities (not the gate/adapter diagnostics).
-	var outVals []*graph.Value
-	for _, v := range g.Outputs() {
-		if file == "score.onnx" && v.Name() != models.TargetLogProbs_ {
-			continue
-		}
+	// Every output, as the trainer and scorer ask for them (the PyTorch
+	// side computes the same: the targets' log-probs and is-greedy flags).
+	outVals := g.Outputs()
+	for _, v := range outVals {
 		j.outs = append(j.outs, v.Name())
-		outVals = append(outVals, v)
 	}
 	var err error
 	j.pre, err = runtime.OutputsFor(outVals)
@@ -311,7 +307,7 @@ func prepare(g *graph.Graph, e *models.Extended, dir, file string) (*job, error)
 // time runs the job's graph and returns tokens/s.
 func (j *job) time(threads, steps int) (float64, error) {
 	s, err := runtime.Open(j.path, j.names, j.outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_NO_ARENA") != "",
-		ProfilePrefix: profilePrefix(j.file), OptimizedModelPath: optimizedPath(j.file)})
+		ProfilePrefix: profilePrefix(j.file), OptimizedModelPath: optimizedPath(j.file), Config: ortConfig()})
 	if err != nil {
 		return 0, err
 	}
@@ -354,6 +350,18 @@ func profilePrefix(file string) string {
 		return ""
 	}
 	return p + "-" + strings.TrimSuffix(file, ".onnx")
+}
+
+// ortConfig reads extra ORT session config entries from
+// NRGRAPH_BENCH_ORT_CONFIG ("key=value;key=value"), for trying settings.
+func ortConfig() map[string]string {
+	m := map[string]string{}
+	for _, kv := range strings.Split(os.Getenv("NRGRAPH_BENCH_ORT_CONFIG"), ";") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // optimizedPath is where ORT writes file's graph after its optimizations

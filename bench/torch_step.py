@@ -8,7 +8,12 @@ torch falls back to a reference BLAS ~30x slower):
 Prints one JSON line: tokens/s for a training step and for forward scoring,
 and peak RSS.
 """
-import argparse, json, math, resource, statistics, time
+import argparse, json, math, os, resource, statistics, time
+
+# Debian's torch (OpenMP) and OpenBLAS (pthreads) both spin-wait for work
+# by default; on this 2-core machine that made 2-thread PyTorch 2-3x slower
+# than 1-thread. Passive waiting is PyTorch's best measured setting here.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
 import torch.nn as nn
@@ -132,10 +137,12 @@ def main():
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
 
-    def score():
+    def score():  # what nrgraph's score graph returns: target log-probs, is-greedy
         with torch.no_grad():
             logits, _ = model(ids)
-            return logits.log_softmax(-1).gather(-1, tgt[..., None])
+            logp = logits.log_softmax(-1)
+            target = logp.gather(-1, tgt[..., None])
+            return target, target >= logp.max(-1, keepdim=True).values
 
     tokens = args.batch * args.seq
     res = {"d": d, "layers": L, "threads": args.threads, "adapter_hidden": hidden, "torch": torch.__version__,

@@ -21,8 +21,6 @@ const (
 	LocalLossOutput = "local_loss"
 	TargetLogProbs_ = "target_logprobs"  // [batch, seq]
 	TargetIsArgmax  = "target_is_argmax" // bool [batch, seq]
-	GatesOutput     = "gates"            // [batch, seq, layers]
-	AdapterL1Output = "adapter_l1"       // [batch, seq, layers]: mean |adapter output|
 )
 
 // Model bundles what a build needs: the backbone and the extension.
@@ -210,9 +208,10 @@ func BuildApplyGraph(e *Extended, opt graph.AdamW) (*graph.Graph, error) {
 }
 
 // BuildScoreGraph builds the forward graph the evaluator and benchmarks
-// run: per-token log-probs of the targets, plus per-layer gate values and
-// mean |adapter output| when the method has them. The trainable tensors
-// are inputs (fed from a checkpoint), so one compiled graph scores any
+// run: per-token log-probs of the targets and whether each target is the
+// model's top choice, nothing else (ONNX Runtime computes every output of
+// a graph whether or not a run asks for it). The trainable tensors are
+// inputs (fed from a checkpoint), so one compiled graph scores any
 // checkpoint of the build.
 func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
 	var e *Extended
@@ -223,12 +222,6 @@ func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
 		g.Output(TargetLogProbs_, target)
 		// Whether the target is the model's top choice (lm-eval's is_greedy).
 		g.Output(TargetIsArgmax, graph.Not(graph.Less(target, graph.ReduceMax(logp, []int{-1}, false))))
-		if v := layerStack(e.Ext.Gates, false); v != nil {
-			g.Output(GatesOutput, v)
-		}
-		if v := layerStack(e.Ext.Outputs, true); v != nil {
-			g.Output(AdapterL1Output, v)
-		}
 	})
 	return g, e, err
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"sort"
 	"strconv"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -39,6 +40,9 @@ type Options struct {
 	Provider Provider // default CPU
 	DeviceID int
 	// ProfilePrefix enables ORT's JSON profiler (files start with it).
+	// Config holds extra ONNX Runtime session config entries (keys of
+	// onnxruntime_session_options_config_keys.h), applied after nrgraph's.
+	Config map[string]string
 	// OptimizedModelPath, when set, is where ORT writes the graph after
 	// its optimizations (for inspecting what actually runs).
 	OptimizedModelPath string
@@ -174,6 +178,12 @@ func sessionOptions(opts Options) (*ort.SessionOptions, error) {
 		if err := so.SetCpuMemArena(false); err != nil {
 			so.Destroy()
 			return nil, err
+		}
+	}
+	for _, k := range sortedKeys(opts.Config) {
+		if err := so.AddSessionConfigEntry(k, opts.Config[k]); err != nil {
+			so.Destroy()
+			return nil, fmt.Errorf("session config %s=%s: %w", k, opts.Config[k], err)
 		}
 	}
 	if opts.OptimizedModelPath != "" {
@@ -351,4 +361,13 @@ func (s *Session) Close() error {
 	err := s.sess.Destroy()
 	s.sess = nil
 	return err
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
