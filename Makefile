@@ -10,7 +10,7 @@ ORT_LIB   := $(CACHE)/onnxruntime-1.24.3/libonnxruntime.so.1
 BIN       := bin/nrgraph
 export NRGRAPH_CACHE := $(CACHE)
 
-.PHONY: all build ort ort-node test vet demo bench generate fuzz clean doctor corpora embedded repro ablations
+.PHONY: all build ort ort-node bench-deps test vet demo bench generate fuzz clean doctor corpora embedded repro ablations
 
 all: build
 
@@ -42,23 +42,30 @@ demo: ort build
 	CORPORA_EXTRA_LANGS= NRGRAPH=$(CURDIR)/$(BIN) ./scripts/corpora/build.sh "$(CACHE)/corpora"
 	$(BIN) demo --corpora "$(CACHE)/corpora" --work "$(CACHE)/demo"
 
+# PyTorch for the bench's reference side (Debian python3-torch + OpenBLAS).
+bench-deps:
+	./scripts/install-bench-deps.sh
+
 # Go benchmarks (graph build, step, data prep, ...) then nrgraph vs PyTorch
-# side by side (needs Debian python3-torch + libopenblas0-pthread).
-bench: ort
+# side by side (BENCH_FLAGS, e.g. -rounds 4; the README table's run).
+BENCH_FLAGS ?= -rounds 4
+bench: ort bench-deps
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
-	$(GO) build -o bin/nrgraph-bench ./bench && bin/nrgraph-bench
+	$(GO) build -o bin/nrgraph-bench ./bench && bin/nrgraph-bench $(BENCH_FLAGS)
 
 # Demo corpora (en, fr; de/da/hu unless CORPORA_EXTRA_LANGS=) from Debian
 # packages (apt-get download + dpkg -x, nothing installed); ~7 min.
 corpora: build
 	NRGRAPH=$(CURDIR)/$(BIN) ./scripts/corpora/build.sh "$(CACHE)/corpora"
 
-# The paper's Table 2 / ablations at small scale (10 / 9 runs).
+# The paper's Table 2 / ablations at small scale (10 / 9 runs), with the
+# README's learning-rate scale (300 steps are 300x fewer than the paper's).
+REPRO_FLAGS ?= --lr-scale 5
 repro: ort build corpora
-	$(BIN) repro --corpora "$(CACHE)/corpora" --work "$(CACHE)/repro"
+	$(BIN) repro $(REPRO_FLAGS) --corpora "$(CACHE)/corpora" --work "$(CACHE)/repro"
 
 ablations: ort build corpora
-	$(BIN) repro --ablations --corpora "$(CACHE)/corpora" --work "$(CACHE)/repro"
+	$(BIN) repro --ablations $(REPRO_FLAGS) --corpora "$(CACHE)/corpora" --work "$(CACHE)/repro"
 
 # Re-pretrains the embedded backbone models/embedded/en-llama-7m (slow).
 embedded: ort corpora
