@@ -214,3 +214,45 @@ func TestExtensionValidation(t *testing.T) {
 	e.Capacity = 0
 	assert.ErrorContains(t, e.Validate(), "capacity")
 }
+
+// TestTrainStepHoldsNoActivationForItsShape: in every method's training
+// step, for both attention layouts (MHA and GQA), no Shape node reads a
+// forward activation (a Shape read in the backward pass keeps the whole
+// tensor alive until then) and no backward node reads a forward sigmoid
+// (SiLU's is recomputed).
+func TestTrainStepHoldsNoActivationForItsShape(t *testing.T) {
+	for name, c := range map[string]Config{"mha": tinyConfigs()["llama-tied"], "gqa": tinyConfigs()["llama-gqa-untied"]} {
+		w, _ := randomCheckpoint(c, 3, false)
+		for _, method := range []string{NeutralResidues, SigmoidGate, Adapters, LoRA, Finetune} {
+			t.Run(name+"/"+method, func(t *testing.T) {
+				ext, _ := DefaultExtension(method)
+				g, _, err := BuildTrainGraph(Model{Config: c, Weights: w, Ext: ext}, graph.DefaultAdamW(), FusedStep)
+				require.NoError(t, err)
+				loss, ok := g.Lookup(LMLossOutput)
+				require.True(t, ok)
+				// SiLU sigmoids of the forward pass: s = Sigmoid(x) multiplied by x.
+				silu := map[*graph.Value]bool{}
+				for _, n := range g.Nodes()[:loss.Producer.ID] {
+					if n.Op == "Mul" {
+						for i, s := range n.Inputs {
+							if s.Producer != nil && s.Producer.Op == "Sigmoid" && s.Producer.Inputs[0] == n.Inputs[1-i] {
+								silu[s] = true
+							}
+						}
+					}
+				}
+				require.NotEmpty(t, silu)
+				for _, n := range g.Nodes() {
+					for _, in := range n.Inputs {
+						if n.Op == "Shape" {
+							assert.True(t, in.IsInput() || in.IsInitializer(), "%s (%s) reads the shape of activation %s", n.Name, n.Where, in)
+						}
+						if n.ID > loss.Producer.ID {
+							assert.False(t, silu[in], "backward node %s (%s) reads forward SiLU sigmoid %s", n.Name, n.Where, in)
+						}
+					}
+				}
+			})
+		}
+	}
+}
