@@ -8,36 +8,26 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/runtime"
+	"github.com/nrgraph/nrgraph/graph/gradcheck"
 )
 
 // stepper runs a training-step graph repeatedly, feeding every ".next"
 // output back as the input of the same name (what the trainer does).
 type stepper struct {
-	t     *testing.T
-	g     *graph.Graph
-	sess  *runtime.Session
-	state map[string][]float64 // float32 state by input name
-	dims  map[string][]int64
-	step  int
+	t      *testing.T
+	g      *graph.Graph
+	runner *gradcheck.Runner
+	state  map[string][]float64 // float32 state by input name
+	dims   map[string][]int64
+	step   int
 }
 
 func newStepper(t *testing.T, g *graph.Graph, init map[string][]float64) *stepper {
-	model, err := export.Marshal(g, export.Options{})
+	run, err := gradcheck.NewRunner(g)
 	require.NoError(t, err)
-	var in, out []string
-	for _, v := range g.Inputs() {
-		in = append(in, v.Name())
-	}
-	for _, v := range g.Outputs() {
-		out = append(out, v.Name())
-	}
-	sess, err := runtime.OpenBytes(model, in, out, runtime.Options{Threads: 1})
-	require.NoError(t, err)
-	t.Cleanup(func() { sess.Close() })
-	s := &stepper{t: t, g: g, sess: sess, state: map[string][]float64{}, dims: map[string][]int64{}}
+	t.Cleanup(run.Close)
+	s := &stepper{t: t, g: g, runner: run, state: map[string][]float64{}, dims: map[string][]int64{}}
 	for _, v := range g.Inputs() {
 		dims, ok := v.Shape.Static()
 		if !ok {
@@ -60,35 +50,26 @@ func newStepper(t *testing.T, g *graph.Graph, init map[string][]float64) *steppe
 // run does one step with lr and the given per-step feeds; returns outputs.
 func (s *stepper) run(lr float64, feeds map[string]feed) map[string][]float64 {
 	s.step++
-	var ins []*runtime.Tensor
+	in := map[string]feed{}
 	for _, v := range s.g.Inputs() {
-		var f feed
 		switch {
 		case v.Name() == graph.StepInput:
-			f = feed{Shape: []int64{}, Data: []float64{float64(s.step)}}
+			in[v.Name()] = feed{Shape: []int64{}, Data: []float64{float64(s.step)}}
 		case v.Name() == graph.LRInput:
-			f = feed{Shape: []int64{}, Data: []float64{lr}}
+			in[v.Name()] = feed{Shape: []int64{}, Data: []float64{lr}}
 		case feeds[v.Name()].Data != nil:
-			f = feeds[v.Name()]
+			in[v.Name()] = feeds[v.Name()]
 		default:
-			f = feed{Shape: s.dims[v.Name()], Data: s.state[v.Name()]}
+			in[v.Name()] = feed{Shape: s.dims[v.Name()], Data: s.state[v.Name()]}
 		}
-		tensor, err := tensorOf(v.DType, f)
-		require.NoError(s.t, err, v.Name())
-		defer tensor.Destroy()
-		ins = append(ins, tensor)
 	}
-	pre, err := runtime.OutputsFor(s.g.Outputs())
-	require.NoError(s.t, err)
-	outs, err := s.sess.Run(ins, pre)
+	outs, err := s.runner.Run(in)
 	require.NoError(s.t, err)
 	res := map[string][]float64{}
-	for i, o := range outs {
-		name := s.sess.Outputs[i]
-		res[name] = o.Float64s()
-		o.Destroy()
+	for name, o := range outs {
+		res[name] = o.Data
 		if base, ok := cutNext(name); ok {
-			s.state[base] = res[name]
+			s.state[base] = o.Data
 		}
 	}
 	return res

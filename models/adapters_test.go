@@ -8,43 +8,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/graph/gradcheck"
-	"github.com/nrgraph/nrgraph/runtime"
 )
 
-// runScore runs a graph with model inputs and the given trainable values,
-// returning the named output's data.
+// runGraphOutputs runs g in ONNX Runtime and returns every output's data.
 func runGraphOutputs(t *testing.T, g *graph.Graph, feeds map[string]gradcheck.Feed) map[string][]float64 {
 	t.Helper()
-	model, err := export.Marshal(g, export.Options{})
-	require.NoError(t, err)
-	var in, out []string
-	var ts []*runtime.Tensor
-	for _, v := range g.Inputs() {
-		f, ok := feeds[v.Name()]
-		require.True(t, ok, "no feed for %s", v.Name())
-		tensor, err := runtime.FromFloat64(v.DType, f.Shape, f.Data)
-		require.NoError(t, err)
-		defer tensor.Destroy()
-		in = append(in, v.Name())
-		ts = append(ts, tensor)
-	}
-	for _, v := range g.Outputs() {
-		out = append(out, v.Name())
-	}
-	s, err := runtime.OpenBytes(model, in, out, runtime.Options{Threads: 1, Optimization: "basic"})
-	require.NoError(t, err)
-	defer s.Close()
-	pre, err := runtime.OutputsFor(g.Outputs())
-	require.NoError(t, err)
-	outs, err := s.Run(ts, pre)
+	outs, err := gradcheck.Run(g, feeds)
 	require.NoError(t, err)
 	res := map[string][]float64{}
-	for i, o := range outs {
-		res[out[i]] = o.Float64s()
-		o.Destroy()
+	for name, o := range outs {
+		res[name] = o.Data
 	}
 	return res
 }

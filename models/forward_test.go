@@ -9,9 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/runtime"
+	"github.com/nrgraph/nrgraph/graph/gradcheck"
 )
 
 // tinyConfigs covers each architecture and the variants the issue asks for:
@@ -82,32 +81,21 @@ func randomCheckpoint(c Config, seed int64, bf16 bool) (MapWeights, map[string][
 // runForward runs the logits graph on a batch and returns [batch][seq][vocab].
 func runForward(t *testing.T, g *graph.Graph, ids [][]int64, mask [][]float64) [][][]float64 {
 	t.Helper()
-	model, err := export.Marshal(g, export.Options{})
-	require.NoError(t, err)
 	batch, seq := len(ids), len(ids[0])
-	flatIDs := make([]int64, 0, batch*seq)
-	flatMask := make([]float32, 0, batch*seq)
+	var flatIDs, flatMask []float64
 	for b := range ids {
-		flatIDs = append(flatIDs, ids[b]...)
-		for _, m := range mask[b] {
-			flatMask = append(flatMask, float32(m))
+		for _, id := range ids[b] {
+			flatIDs = append(flatIDs, float64(id))
 		}
+		flatMask = append(flatMask, mask[b]...)
 	}
-	idT, err := runtime.NewTensor([]int64{int64(batch), int64(seq)}, flatIDs)
+	dims := []int64{int64(batch), int64(seq)}
+	outs, err := gradcheck.Run(g, map[string]gradcheck.Feed{InputIDs: {Shape: dims, Data: flatIDs}, AttentionMask: {Shape: dims, Data: flatMask}})
 	require.NoError(t, err)
-	defer idT.Destroy()
-	maskT, err := runtime.NewTensor([]int64{int64(batch), int64(seq)}, flatMask)
-	require.NoError(t, err)
-	defer maskT.Destroy()
-	s, err := runtime.OpenBytes(model, []string{InputIDs, AttentionMask}, []string{"logits"}, runtime.Options{Threads: 1, Optimization: "basic"})
-	require.NoError(t, err)
-	defer s.Close()
-	outs, err := s.Run([]*runtime.Tensor{idT, maskT}, []*runtime.Tensor{nil})
-	require.NoError(t, err)
-	defer outs[0].Destroy()
-	require.Equal(t, []int64{int64(batch), int64(seq), 0}[:2], outs[0].Shape[:2])
-	data := outs[0].Float64s()
-	vocab := int(outs[0].Shape[2])
+	logits := outs["logits"]
+	require.Equal(t, dims, logits.Shape[:2])
+	data := logits.Data
+	vocab := int(logits.Shape[2])
 	res := make([][][]float64, batch)
 	for b := range res {
 		res[b] = make([][]float64, seq)

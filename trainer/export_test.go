@@ -13,43 +13,35 @@ import (
 
 	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/graph/gradcheck"
 	"github.com/nrgraph/nrgraph/models"
-	"github.com/nrgraph/nrgraph/runtime"
 )
 
 // runLogits runs a graph with input_ids/attention_mask (and optional
 // parameter feeds) and returns the logits.
 func runLogits(t *testing.T, g *graph.Graph, params map[string][]float32) []float32 {
 	t.Helper()
-	model, err := export.Marshal(g, export.Options{})
-	require.NoError(t, err)
-	ids := []int64{1, 5, 9, 2, 30, 4, 4, 20, 31, 0}
-	mask := []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
-	var names []string
-	var ins []*runtime.Tensor
-	for _, v := range g.Inputs() {
-		var tt *runtime.Tensor
-		switch v.Name() {
-		case models.InputIDs:
-			tt, err = runtime.NewTensor([]int64{2, 5}, ids)
-		case models.AttentionMask:
-			tt, err = runtime.NewTensor([]int64{2, 5}, mask)
-		default:
-			dims, _ := v.Shape.Static()
-			tt, err = runtime.NewTensor(dims, params[v.Name()])
-		}
-		require.NoError(t, err)
-		defer tt.Destroy()
-		names = append(names, v.Name())
-		ins = append(ins, tt)
+	feeds := map[string]gradcheck.Feed{
+		models.InputIDs:      {Shape: []int64{2, 5}, Data: []float64{1, 5, 9, 2, 30, 4, 4, 20, 31, 0}},
+		models.AttentionMask: {Shape: []int64{2, 5}, Data: []float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
 	}
-	s, err := runtime.OpenBytes(model, names, []string{"logits"}, runtime.Options{Threads: 1})
+	for _, v := range g.Inputs() {
+		if p, ok := params[v.Name()]; ok {
+			dims, _ := v.Shape.Static()
+			data := make([]float64, len(p))
+			for i, x := range p {
+				data[i] = float64(x)
+			}
+			feeds[v.Name()] = gradcheck.Feed{Shape: dims, Data: data}
+		}
+	}
+	outs, err := gradcheck.Run(g, feeds)
 	require.NoError(t, err)
-	defer s.Close()
-	out, err := s.Run(ins, []*runtime.Tensor{nil})
-	require.NoError(t, err)
-	defer out[0].Destroy()
-	return append([]float32{}, out[0].Float32s()...)
+	logits := make([]float32, len(outs["logits"].Data))
+	for i, x := range outs["logits"].Data {
+		logits[i] = float32(x)
+	}
+	return logits
 }
 
 func loadLogitsFile(t *testing.T, path string) []float32 {

@@ -1,15 +1,14 @@
-// Package gradcheck verifies reverse-mode gradients emitted by graph.Grad
-// against central finite differences, both evaluated by ONNX Runtime in
-// float64. It is test support shared by the graph and models packages.
+// Package gradcheck is the numeric test support shared by the graph and
+// models packages: Run/Runner execute a graph in ONNX Runtime with float64
+// feeds, and Check verifies reverse-mode gradients emitted by graph.Grad
+// against central finite differences, both evaluated in float64.
 package gradcheck
 
 import (
 	"fmt"
 	"math"
 
-	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/runtime"
 )
 
 // Feed is the value of one graph input.
@@ -45,78 +44,30 @@ func Check(g *graph.Graph, loss *graph.Value, wrt []*graph.Value, feeds map[stri
 			return Result{}, fmt.Errorf("wrt %s must be a float64 graph input", w)
 		}
 	}
-	model, err := export.Marshal(g, export.Options{})
+	runner, err := NewRunner(g)
 	if err != nil {
 		return Result{}, err
 	}
-	var inNames, outNames []string
-	for _, in := range g.Inputs() {
-		inNames = append(inNames, in.Name())
-	}
-	for _, out := range g.Outputs() {
-		outNames = append(outNames, out.Name())
-	}
-	sess, err := runtime.OpenBytes(model, inNames, outNames, runtime.Options{Threads: 1, Optimization: "basic"})
-	if err != nil {
-		return Result{}, err
-	}
-	defer sess.Close()
-	lossIdx, gradIdx := -1, map[int]int{}
-	for i, name := range outNames {
-		if name == "gradcheck_loss" {
-			lossIdx = i
-		}
-		for j := range grads {
-			if name == fmt.Sprintf("gradcheck_grad_%d", j) {
-				gradIdx[j] = i
-			}
-		}
-	}
-	inputs := map[string][]float64{}
+	defer runner.Close()
+	const lossName = "gradcheck_loss"
+	gradName := func(j int) string { return fmt.Sprintf("gradcheck_grad_%d", j) }
+	inputs := map[string]Feed{}
 	for _, in := range g.Inputs() {
 		f, ok := feeds[in.Name()]
 		if !ok {
 			return Result{}, fmt.Errorf("no feed for input %s", in.Name())
 		}
-		inputs[in.Name()] = append([]float64{}, f.Data...)
+		inputs[in.Name()] = Feed{Shape: f.Shape, Data: append([]float64{}, f.Data...)}
 	}
-	run := func() ([][]float64, error) {
-		var ts []*runtime.Tensor
-		defer func() {
-			for _, t := range ts {
-				t.Destroy()
-			}
-		}()
-		for _, in := range g.Inputs() {
-			t, err := runtime.FromFloat64(in.DType, feeds[in.Name()].Shape, inputs[in.Name()])
-			if err != nil {
-				return nil, fmt.Errorf("input %s: %w", in.Name(), err)
-			}
-			ts = append(ts, t)
-		}
-		pre, err := runtime.OutputsFor(g.Outputs())
-		if err != nil {
-			return nil, err
-		}
-		outs, err := sess.Run(ts, pre)
-		if err != nil {
-			return nil, err
-		}
-		res := make([][]float64, len(outs))
-		for i, o := range outs {
-			res[i] = o.Float64s()
-			o.Destroy()
-		}
-		return res, nil
-	}
+	run := func() (map[string]Output, error) { return runner.Run(inputs) }
 	base, err := run()
 	if err != nil {
 		return Result{}, err
 	}
 	var r Result
 	for j, w := range wrt {
-		analytic := base[gradIdx[j]]
-		x := inputs[w.Name()]
+		analytic := base[gradName(j)].Data
+		x := inputs[w.Name()].Data
 		if len(analytic) != len(x) {
 			return r, fmt.Errorf("gradient of %s has %d elements, input has %d", w.Name(), len(analytic), len(x))
 		}
@@ -133,7 +84,7 @@ func Check(g *graph.Graph, loss *graph.Value, wrt []*graph.Value, feeds map[stri
 				return r, err
 			}
 			x[k] = orig
-			numeric := (plus[lossIdx][0] - minus[lossIdx][0]) / (2 * h)
+			numeric := (plus[lossName].Data[0] - minus[lossName].Data[0]) / (2 * h)
 			rel := math.Abs(analytic[k]-numeric) / math.Max(1, math.Max(math.Abs(analytic[k]), math.Abs(numeric)))
 			if math.IsNaN(rel) {
 				rel = math.Inf(1)
