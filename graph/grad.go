@@ -68,6 +68,13 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 		}
 	}
 	adj := map[*Value]*Value{loss: Expand(ScalarLike(loss, 1), ConstInts(g, staticOr1(loss.Shape)...))}
+	accumulate := func(in, g *Value) {
+		if prev := adj[in]; prev != nil {
+			adj[in] = Add(prev, g) // fan-out: accumulate
+		} else {
+			adj[in] = g
+		}
+	}
 	for id := lossNode; id >= 0; id-- {
 		n := g.nodes[id]
 		gy := make([]*Value, len(n.Outputs))
@@ -88,14 +95,7 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 		if !needAny {
 			continue
 		}
-		accumulate := func(in, g *Value) {
-			if prev := adj[in]; prev != nil {
-				adj[in] = Add(prev, g) // fan-out: accumulate
-			} else {
-				adj[in] = g
-			}
-		}
-		if sig := siluInput(n, readers); sig != nil {
+		if sig := siluSigmoid(n, readers); sig != nil {
 			accumulate(siluGrad(n, sig, gy[0], remat))
 			continue
 		}
@@ -190,10 +190,10 @@ func (r rematerializer) value(v *Value) *Value {
 	return w
 }
 
-// siluInput returns the Sigmoid input of n when n is x*sigmoid(x) and the
-// sigmoid feeds nothing else: SiLU is then differentiated as one function
-// (siluGrad) instead of through the product and sigmoid rules.
-func siluInput(n *Node, readers []int) *Value {
+// siluSigmoid returns s when n is x*s with s = sigmoid(x) and s feeds
+// nothing else: SiLU is then differentiated as one function (siluGrad)
+// instead of through the product and sigmoid rules.
+func siluSigmoid(n *Node, readers []int) *Value {
 	if n.Op != "Mul" || len(n.Inputs) != 2 {
 		return nil
 	}
