@@ -94,9 +94,7 @@ func main() {
 	best := map[key][2]result{}
 	keep := func(k key, side int, r result) {
 		b := best[k]
-		if r.TrainTokS > b[side].TrainTokS {
-			b[side].TrainTokS, b[side].TrainGFLOPS = r.TrainTokS, r.TrainGFLOPS
-		}
+		b[side].TrainTokS = max(b[side].TrainTokS, r.TrainTokS)
 		b[side].ScoreTokS = max(b[side].ScoreTokS, r.ScoreTokS)
 		b[side].PeakRSSMB = max(b[side].PeakRSSMB, r.PeakRSSMB)
 		best[k] = b
@@ -194,7 +192,7 @@ func measure(spec string, steps int) (result, error) {
 	dir, _ := os.MkdirTemp("", "nrgraph-bench-")
 	defer os.RemoveAll(dir)
 	scoring := os.Getenv("NRGRAPH_BENCH_ONLY") != "train"
-	step, score, hidden, err := prepareGraphs(c, dir, scoring)
+	step, score, err := prepareGraphs(c, dir, scoring)
 	if err != nil {
 		return r, err
 	}
@@ -205,7 +203,7 @@ func measure(spec string, steps int) (result, error) {
 	if r.TrainTokS, err = step.time(r.Threads, steps); err != nil {
 		return r, err
 	}
-	r.TrainGFLOPS = trainFLOPs(c, hidden) * r.TrainTokS / 1e9
+	r.TrainGFLOPS = trainFLOPs(c, adapterHidden(c)) * r.TrainTokS / 1e9
 	if scoring {
 		if r.ScoreTokS, err = score.time(r.Threads, steps); err != nil {
 			return r, err
@@ -216,23 +214,23 @@ func measure(spec string, steps int) (result, error) {
 }
 
 // prepareGraphs writes the neutral-residues training step (and the score
-// graph) for c under dir with their inputs; hidden is the adapter width.
-func prepareGraphs(c models.Config, dir string, scoring bool) (step, score *job, hidden int, err error) {
+// graph) for c under dir with their inputs.
+func prepareGraphs(c models.Config, dir string, scoring bool) (step, score *job, err error) {
 	ext, _ := models.DefaultExtension(models.NeutralResidues)
 	m := models.Model{Config: c, Weights: models.RandomWeights(c, 1, 0.02), Ext: ext}
 	g, e, err := models.BuildTrainGraph(m, graph.DefaultAdamW(), models.FusedStep)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
 	if step, err = prepare(g, e, dir, "step.onnx"); err != nil || !scoring {
-		return step, nil, e.Ext.Hidden, err
+		return step, nil, err
 	}
 	g, e, err = models.BuildScoreGraph(m)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
 	score, err = prepare(g, e, dir, "score.onnx")
-	return step, score, e.Ext.Hidden, err
+	return step, score, err
 }
 
 // trainFLOPs per token of the adapter training step: forward of every

@@ -40,13 +40,13 @@ type Options struct {
 	Provider Provider // default CPU
 	DeviceID int
 	// ProfilePrefix enables ORT's JSON profiler (files start with it).
+	ProfilePrefix string
 	// Config holds extra ONNX Runtime session config entries (keys of
 	// onnxruntime_session_options_config_keys.h), applied after nrgraph's.
 	Config map[string]string
 	// OptimizedModelPath, when set, is where ORT writes the graph after
 	// its optimizations (for inspecting what actually runs).
 	OptimizedModelPath string
-	ProfilePrefix      string
 	// Optimization is ORT's graph optimization level: "" or "all" (the
 	// default), "extended", "basic" or "none". float64 graphs (gradient
 	// checks) use "basic": ORT 1.24's MatMul+Transpose fusion emits a
