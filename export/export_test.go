@@ -10,7 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/nrgraph/nrgraph/export"
+	"github.com/nrgraph/nrgraph/export/onnxpb"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/runtime"
 )
@@ -145,4 +148,33 @@ func TestONNXCheckerAcceptsExport(t *testing.T) {
 		"import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print('ok', m.ir_version, m.opset_import[0].version)", path).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "ok 8 17")
+}
+
+// TestOtherOpsetDomains: importing another opset domain is fine (ONNX
+// Runtime's optimized models import several), using one of its ops is an
+// error that names the domain and node.
+func TestOtherOpsetDomains(t *testing.T) {
+	g, err := graph.Build("relu", func(g *graph.Graph) {
+		g.Output("y", graph.Relu(g.Input("x", graph.Float32, graph.S(2))))
+	})
+	require.NoError(t, err)
+	raw, err := export.Marshal(g, export.Options{})
+	require.NoError(t, err)
+	m := &onnxpb.ModelProto{}
+	require.NoError(t, proto.Unmarshal(raw, m))
+	m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String("ai.onnx.ml"), Version: proto.Int64(3)})
+	withImport, err := proto.Marshal(m)
+	require.NoError(t, err)
+	back, err := export.Unmarshal(withImport, "")
+	require.NoError(t, err)
+	assert.Equal(t, "Relu", back.Nodes()[0].Op)
+
+	require.NotEmpty(t, m.Graph.Node[0].GetName())
+	m.Graph.Node[0].Domain = proto.String("com.microsoft")
+	withOp, err := proto.Marshal(m)
+	require.NoError(t, err)
+	_, err = export.Unmarshal(withOp, "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"com.microsoft"`)
+	assert.Contains(t, err.Error(), m.Graph.Node[0].GetName())
 }

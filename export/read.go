@@ -38,11 +38,9 @@ func Unmarshal(b []byte, baseDir string) (*graph.Graph, error) {
 	if m.Graph == nil {
 		return nil, fmt.Errorf("model has no graph")
 	}
-	for _, op := range m.OpsetImport {
-		if op.GetDomain() != "" && op.GetDomain() != "ai.onnx" {
-			return nil, fmt.Errorf("opset domain %q is not supported (standard ONNX ops only)", op.GetDomain())
-		}
-	}
+	// Other opset domains may be imported (ONNX Runtime's optimized models
+	// list ai.onnx.ml, com.microsoft, ...); only nodes that use one are
+	// rejected, below.
 	gp := m.Graph
 	var g *graph.Graph
 	err := graph.Try(func() {

@@ -101,3 +101,36 @@ func TestSetScalarReachesORT(t *testing.T) {
 		out[0].Destroy()
 	}
 }
+
+// TestOptimizedModelAndConfig: extra session config entries are accepted,
+// and OptimizedModelPath writes the graph ORT actually runs, which our
+// reader loads back with the same inputs and outputs (here ORT folds the
+// constant subgraph 2*3 into one initializer).
+func TestOptimizedModelAndConfig(t *testing.T) {
+	g, err := graph.Build("fold", func(g *graph.Graph) {
+		x := g.Input("x", graph.Float32, graph.S(2))
+		two, three := graph.Scalar(g, graph.Float32, 2), graph.Scalar(g, graph.Float32, 3)
+		g.Output("y", graph.Mul(x, graph.Mul(two, three)))
+	})
+	require.NoError(t, err)
+	model, err := export.Marshal(g, export.Options{})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "optimized.onnx")
+	sess, err := runtime.OpenBytes(model, []string{"x"}, []string{"y"}, runtime.Options{Threads: 1,
+		OptimizedModelPath: path, Config: map[string]string{"session.intra_op.allow_spinning": "0"}})
+	require.NoError(t, err)
+	defer sess.Close()
+	x, _ := runtime.NewTensor([]int64{2}, []float32{1, 2})
+	defer x.Destroy()
+	out, err := sess.Run([]*runtime.Tensor{x}, []*runtime.Tensor{nil})
+	require.NoError(t, err)
+	assert.Equal(t, []float64{6, 12}, out[0].Float64s())
+	out[0].Destroy()
+
+	opt, err := export.Load(path)
+	require.NoError(t, err)
+	require.Len(t, opt.Inputs(), 1)
+	require.Len(t, opt.Outputs(), 1)
+	assert.Equal(t, "x", opt.Inputs()[0].Name())
+	assert.Less(t, len(opt.Nodes()), len(g.Nodes()), "ORT did not fold the constant product")
+}
