@@ -288,9 +288,6 @@ func minMaxVJP(n *Node, gy []*Value, need []bool, bWins func(a, b *Value) *Value
 
 // reshapeAs reshapes g to x's shape (constant target when static).
 func reshapeAs(g, x *Value) *Value {
-	if dims, ok := x.Shape.Static(); ok {
-		return Reshape(g, dims...)
-	}
 	return ReshapeTo(g, shapeLike(x))
 }
 
@@ -307,9 +304,6 @@ func expandReduced(n *Node, g *Value) *Value {
 			ones[i] = 1
 		}
 		g = Reshape(g, ones...)
-	}
-	if dims, ok := x.Shape.Static(); ok {
-		return Expand(g, ConstInts(x.g, dims...))
 	}
 	return Expand(g, shapeLike(x))
 }
