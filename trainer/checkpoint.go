@@ -1,23 +1,14 @@
 package trainer
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/nrgraph/nrgraph/export"
-)
-
-const (
-	checkpointsDir = "checkpoints"
-	stateFile      = "state.safetensors"
-	trainerFile    = "trainer.json"
+	"github.com/nrgraph/nrgraph/models/build"
 )
 
 // trainerState is the non-tensor part of a checkpoint.
@@ -29,25 +20,12 @@ type trainerState struct {
 	Version    string     `json:"nrgraph_version"`
 }
 
-func hashBytes(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-func writeFileAtomic(path string, data []byte) error { return export.WriteFileAtomic(path, data) }
-
-// buildHash identifies a build by its manifest.
-func buildHash(m *Manifest) string {
-	raw, _ := json.Marshal(m)
-	return hashBytes(raw)
-}
-
 // save writes checkpoints/step-NNNNNNNN atomically: everything goes into a
 // temp directory (files fsynced), which is renamed into place; only then are
 // old checkpoints pruned. A crash at any point leaves the previous
 // checkpoint loadable.
 func (t *Trainer) save() error {
-	root := filepath.Join(t.Cfg.Out, checkpointsDir)
+	root := filepath.Join(t.Cfg.Out, build.CheckpointsDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
@@ -61,16 +39,16 @@ func (t *Trainer) save() error {
 	for _, name := range t.state.names {
 		tensors[name] = t.state.cur[name].Float32s()
 	}
-	if err := writeTensors(filepath.Join(tmp, stateFile), tensors, t.state.shapes, map[string]string{"step": strconv.Itoa(t.step)}); err != nil {
+	if err := build.WriteTensors(filepath.Join(tmp, build.StateFile), tensors, t.state.shapes, map[string]string{"step": strconv.Itoa(t.step)}); err != nil {
 		return err
 	}
 	ms, err := t.mixer.State()
 	if err != nil {
 		return err
 	}
-	st := trainerState{Step: t.step, ConfigHash: t.Cfg.Hash(), BuildHash: buildHash(t.Manifest), Mixer: ms, Version: Version}
+	st := trainerState{Step: t.step, ConfigHash: t.Cfg.Hash(), BuildHash: t.Manifest.Hash(), Mixer: ms, Version: build.Version}
 	raw, _ := json.MarshalIndent(st, "", "  ")
-	if err := writeFileAtomic(filepath.Join(tmp, trainerFile), raw); err != nil {
+	if err := build.WriteFileAtomic(filepath.Join(tmp, build.TrainerFile), raw); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(final); err != nil {
@@ -90,40 +68,8 @@ func syncDir(dir string) {
 	}
 }
 
-// listCheckpoints returns complete checkpoint directories, oldest first.
-func listCheckpoints(root string) ([]string, error) {
-	entries, err := os.ReadDir(root)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), "step-") {
-			continue
-		}
-		dir := filepath.Join(root, e.Name())
-		if _, err := os.Stat(filepath.Join(dir, trainerFile)); err != nil {
-			continue // incomplete
-		}
-		out = append(out, dir)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-func latestCheckpoint(root string) (string, error) {
-	all, err := listCheckpoints(root)
-	if err != nil || len(all) == 0 {
-		return "", err
-	}
-	return all[len(all)-1], nil
-}
-
 func pruneCheckpoints(root string, keep int) error {
-	all, err := listCheckpoints(root)
+	all, err := build.ListCheckpoints(root)
 	if err != nil {
 		return err
 	}
@@ -138,21 +84,21 @@ func pruneCheckpoints(root string, keep int) error {
 
 // restore loads a checkpoint after checking it belongs to this run.
 func (t *Trainer) restore(dir string) error {
-	raw, err := os.ReadFile(filepath.Join(dir, trainerFile))
+	raw, err := os.ReadFile(filepath.Join(dir, build.TrainerFile))
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
 	var st trainerState
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return fmt.Errorf("resume: %s: %w", filepath.Join(dir, trainerFile), err)
+		return fmt.Errorf("resume: %s: %w", filepath.Join(dir, build.TrainerFile), err)
 	}
 	if st.ConfigHash != t.Cfg.Hash() {
 		return fmt.Errorf("resume: %s was written with a different configuration (data, batch, lr, schedule or seed changed); start a new --out", dir)
 	}
-	if st.BuildHash != buildHash(t.Manifest) {
+	if st.BuildHash != t.Manifest.Hash() {
 		return fmt.Errorf("resume: %s was trained on another build than %s", dir, t.Cfg.Build)
 	}
-	if err := t.state.loadFile(filepath.Join(dir, stateFile), true); err != nil {
+	if err := t.state.loadFile(filepath.Join(dir, build.StateFile), true); err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
 	if err := t.mixer.Restore(st.Mixer); err != nil {
@@ -171,7 +117,7 @@ func (s *stateTensors) loadInit(path string) error {
 
 // loadFile reads tensors by name; withMoments requires every state tensor.
 func (s *stateTensors) loadFile(path string, withMoments bool) error {
-	values, err := readTensors(path)
+	values, err := build.ReadTensors(path)
 	if err != nil {
 		return err
 	}

@@ -1,73 +1,24 @@
 package trainer
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
 	"github.com/nrgraph/nrgraph/runtime"
 )
-
-// batchTensors are the data inputs of a training or scoring graph, whose Go
-// slices are the ORT buffers: filling the Batch fills the tensors.
-type batchTensors struct {
-	batch   *Batch
-	byName  map[string]*runtime.Tensor
-	tensors []*runtime.Tensor
-}
-
-func newBatchTensors(rows, seq int) (*batchTensors, error) {
-	b := NewBatch(rows, seq)
-	bt := &batchTensors{batch: b, byName: map[string]*runtime.Tensor{}}
-	shape := []int64{int64(rows), int64(seq)}
-	add := func(name string, t *runtime.Tensor, err error) error {
-		if err != nil {
-			return fmt.Errorf("allocate %s: %w", name, err)
-		}
-		bt.byName[name] = t
-		bt.tensors = append(bt.tensors, t)
-		return nil
-	}
-	t1, err := runtime.NewTensor(shape, b.IDs)
-	if err := add(models.InputIDs, t1, err); err != nil {
-		return nil, err
-	}
-	t2, err := runtime.NewTensor(shape, b.Targets)
-	if err := add(models.Targets, t2, err); err != nil {
-		return nil, err
-	}
-	t3, err := runtime.NewTensor(shape, b.AttnMask)
-	if err := add(models.AttentionMask, t3, err); err != nil {
-		return nil, err
-	}
-	t4, err := runtime.NewTensor(shape, b.LossMask)
-	if err := add(models.LossMask, t4, err); err != nil {
-		return nil, err
-	}
-	t5, err := runtime.NewTensor([]int64{int64(rows)}, b.Domain)
-	if err := add(models.Domain, t5, err); err != nil {
-		return nil, err
-	}
-	return bt, nil
-}
-
-func (bt *batchTensors) destroy() {
-	for _, t := range bt.tensors {
-		t.Destroy()
-	}
-}
 
 // executor runs training steps: the fused step graph when the batch is one
 // micro-batch, else the gradient graph per micro-batch (gradients summed in
 // Go) followed by the apply graph.
 type executor struct {
-	m       *Manifest
+	m       *build.Manifest
 	state   *stateTensors
 	micro   int // micro-batches per step
-	data    *batchTensors
+	data    *build.BatchTensors
 	stepT   *runtime.Tensor
 	lrT     *runtime.Tensor
 	fused   *session
@@ -86,7 +37,7 @@ type session struct {
 	owned   []*runtime.Tensor
 }
 
-func openSession(dir, file string, io GraphIO, cfg RunConfig) (*session, error) {
+func openSession(dir, file string, io build.GraphIO, cfg RunConfig) (*session, error) {
 	p, err := runtime.ParseProvider(cfg.Provider)
 	if err != nil {
 		return nil, err
@@ -132,10 +83,10 @@ func (s *session) metric(name string) float64 {
 	return 0
 }
 
-func newExecutor(cfg RunConfig, m *Manifest, state *stateTensors) (*executor, error) {
+func newExecutor(cfg RunConfig, m *build.Manifest, state *stateTensors) (*executor, error) {
 	e := &executor{m: m, state: state, micro: cfg.Batch / cfg.MicroBatch}
 	var err error
-	if e.data, err = newBatchTensors(cfg.MicroBatch, m.Seq); err != nil {
+	if e.data, err = build.NewBatchTensors(cfg.MicroBatch, m.Seq); err != nil {
 		return nil, err
 	}
 	if e.stepT, err = runtime.NewTensor(nil, []float32{0}); err != nil {
@@ -145,16 +96,16 @@ func newExecutor(cfg RunConfig, m *Manifest, state *stateTensors) (*executor, er
 		return nil, err
 	}
 	if e.micro == 1 {
-		if e.fused, err = openSession(cfg.Build, StepGraph, m.Graphs["train_step"], cfg); err != nil {
+		if e.fused, err = openSession(cfg.Build, build.StepGraph, m.Graphs["train_step"], cfg); err != nil {
 			e.close()
 			return nil, err
 		}
 	} else {
-		if e.grad, err = openSession(cfg.Build, GradGraph, m.Graphs["train_grad"], cfg); err != nil {
+		if e.grad, err = openSession(cfg.Build, build.GradGraph, m.Graphs["train_grad"], cfg); err != nil {
 			e.close()
 			return nil, err
 		}
-		if e.apply, err = openSession(cfg.Build, ApplyGraph, m.Graphs["train_apply"], cfg); err != nil {
+		if e.apply, err = openSession(cfg.Build, build.ApplyGraph, m.Graphs["train_apply"], cfg); err != nil {
 			e.close()
 			return nil, err
 		}
@@ -179,7 +130,7 @@ func (e *executor) close() {
 	e.grad.close()
 	e.apply.close()
 	if e.data != nil {
-		e.data.destroy()
+		e.data.Destroy()
 	}
 	e.stepT.Destroy()
 	e.lrT.Destroy()
@@ -189,7 +140,7 @@ func (e *executor) close() {
 // extra supplies inputs such as accumulated gradients.
 func (e *executor) bind(s *session, extra map[string]*runtime.Tensor) error {
 	scalars := map[string]*runtime.Tensor{graph.StepInput: e.stepT, graph.LRInput: e.lrT}
-	if err := resolveInputs(s.inputs, s.s.Inputs, scalars, e.data.byName, e.state.cur, extra); err != nil {
+	if err := build.ResolveInputs(s.inputs, s.s.Inputs, scalars, e.data.ByName, e.state.cur, extra); err != nil {
 		return err
 	}
 	for i, name := range s.s.Outputs {
@@ -213,8 +164,8 @@ func (e *executor) step(mixer *Mixer, step int, lr float64) (*Metrics, error) {
 	}
 	m := &Metrics{}
 	if e.fused != nil {
-		mixer.Fill(e.data.batch)
-		m.OrigRows = e.data.batch.OrigRows()
+		mixer.Fill(e.data.Batch)
+		m.OrigRows = e.data.Batch.OrigRows()
 		if err := e.bind(e.fused, nil); err != nil {
 			return nil, err
 		}
@@ -231,8 +182,8 @@ func (e *executor) step(mixer *Mixer, step int, lr float64) (*Metrics, error) {
 		clear(g)
 	}
 	for k := 0; k < e.micro; k++ {
-		mixer.Fill(e.data.batch)
-		m.OrigRows += e.data.batch.OrigRows()
+		mixer.Fill(e.data.Batch)
+		m.OrigRows += e.data.Batch.OrigRows()
 		if err := e.bind(e.grad, nil); err != nil {
 			return nil, err
 		}
@@ -297,21 +248,3 @@ func readMetrics(s *session, m *Metrics, n float64) {
 
 // commit makes the step's outputs the current state.
 func (e *executor) commit() { e.state.commit() }
-
-// resolveInputs fills dst[i] with the tensor named names[i], taken from the
-// first source map that has it.
-func resolveInputs(dst []*runtime.Tensor, names []string, sources ...map[string]*runtime.Tensor) error {
-	for i, name := range names {
-		dst[i] = nil
-		for _, src := range sources {
-			if t := src[name]; t != nil {
-				dst[i] = t
-				break
-			}
-		}
-		if dst[i] == nil {
-			return fmt.Errorf("graph input %q has no source", name)
-		}
-	}
-	return nil
-}

@@ -9,8 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nrgraph/nrgraph/data"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
 )
 
 // BenchmarkTrainerOverhead runs `nrgraph train` on the reference shape
@@ -22,7 +24,7 @@ func BenchmarkTrainerOverhead(b *testing.B) {
 	dir := b.TempDir()
 	c := models.Config{Arch: "LlamaForCausalLM", Vocab: 4096, Hidden: 256, Intermediate: 688, Layers: 4, Heads: 4, KVHeads: 4,
 		HeadDim: 64, RMSEps: 1e-5, RopeTheta: 10000, MaxPositions: 128, Act: "silu", QueryScale: 0.125}
-	w, err := CreateShard(filepath.Join(dir, "new"), "bench", c.Vocab)
+	w, err := data.CreateShard(filepath.Join(dir, "new"), "bench", c.Vocab)
 	require.NoError(b, err)
 	doc := make([]int, 4096)
 	for i := 0; i < 64; i++ {
@@ -33,7 +35,7 @@ func BenchmarkTrainerOverhead(b *testing.B) {
 	}
 	require.NoError(b, w.Close())
 	ext, _ := models.DefaultExtension(models.NeutralResidues)
-	_, err = Build(BuildOptions{Config: &c, Weights: models.RandomWeights(c, 1, 0.02), Ext: ext, Opt: graph.DefaultAdamW(), Seq: 128, Out: filepath.Join(dir, "build")})
+	_, err = build.Build(build.BuildOptions{Config: &c, Weights: models.RandomWeights(c, 1, 0.02), Ext: ext, Opt: graph.DefaultAdamW(), Seq: 128, Out: filepath.Join(dir, "build")})
 	require.NoError(b, err)
 	warm := 3
 	cfg := RunConfig{Build: filepath.Join(dir, "build"), New: []string{filepath.Join(dir, "new")}, Orig: []string{filepath.Join(dir, "new")}, P: 0.1,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/models/build"
 	"github.com/nrgraph/nrgraph/runtime"
 )
 
@@ -18,7 +19,7 @@ type stateTensors struct {
 	next   map[string]*runtime.Tensor
 }
 
-func newStateTensors(m *Manifest) (*stateTensors, error) {
+func newStateTensors(m *build.Manifest) (*stateTensors, error) {
 	s := &stateTensors{shapes: map[string][]int64{}, cur: map[string]*runtime.Tensor{}, next: map[string]*runtime.Tensor{}}
 	for _, p := range m.Params {
 		if p.DType != "float32" {

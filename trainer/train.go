@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nrgraph/nrgraph/data"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
 	"github.com/nrgraph/nrgraph/runtime"
 )
 
@@ -96,7 +98,7 @@ func (c *RunConfig) Hash() string {
 	k.Steps, k.EvalEvery, k.SaveEvery, k.KeepLast, k.Threads, k.Provider, k.EvalBatches = 0, 0, 0, 0, 0, "", 0
 	k.Out = ""
 	raw, _ := json.Marshal(k)
-	return hashBytes(raw)
+	return build.HashBytes(raw)
 }
 
 // Metrics of one step, written as a JSON line.
@@ -137,15 +139,15 @@ var ErrInterrupted = errors.New("training interrupted")
 // Trainer runs one training job.
 type Trainer struct {
 	Cfg      RunConfig
-	Manifest *Manifest
+	Manifest *build.Manifest
 	Log      io.Writer // progress (stderr)
 	// AfterStep, when set, runs after each step's metrics (tests use it to
 	// inject failures).
 	AfterStep func(m *Metrics)
 
 	mixer   *Mixer
-	newC    *Corpus
-	origC   *Corpus
+	newC    *data.Corpus
+	origC   *data.Corpus
 	state   *stateTensors
 	step    int
 	metrics *os.File
@@ -158,16 +160,16 @@ func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m, err := ReadManifest(cfg.Build)
+	m, err := build.ReadManifest(cfg.Build)
 	if err != nil {
 		return nil, err
 	}
 	t := &Trainer{Cfg: cfg, Manifest: m, Log: log}
-	if t.newC, err = OpenCorpus(cfg.New); err != nil {
+	if t.newC, err = data.OpenCorpus(cfg.New); err != nil {
 		return nil, fmt.Errorf("--new: %w", err)
 	}
 	if cfg.P > 0 {
-		if t.origC, err = OpenCorpus(cfg.Orig); err != nil {
+		if t.origC, err = data.OpenCorpus(cfg.Orig); err != nil {
 			t.Close()
 			return nil, fmt.Errorf("--orig: %w", err)
 		}
@@ -175,7 +177,7 @@ func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
 	if m.TokenizerHash != "" && t.newC.TokenizerHash() != m.TokenizerHash {
 		t.Close()
 		return nil, fmt.Errorf("shards were tokenized with tokenizer %s, but the build's model uses %s: re-run `nrgraph tokenize` with the model's tokenizer.json",
-			short(t.newC.TokenizerHash()), short(m.TokenizerHash))
+			data.ShortHash(t.newC.TokenizerHash()), data.ShortHash(m.TokenizerHash))
 	}
 	if t.mixer, err = NewMixer(t.newC, t.origC, cfg.P, cfg.Seed); err != nil {
 		t.Close()
@@ -185,8 +187,8 @@ func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
 		t.Close()
 		return nil, err
 	}
-	ckptDir := filepath.Join(cfg.Out, checkpointsDir)
-	latest, err := latestCheckpoint(ckptDir)
+	ckptDir := filepath.Join(cfg.Out, build.CheckpointsDir)
+	latest, err := build.LatestCheckpoint(ckptDir)
 	if err != nil {
 		t.Close()
 		return nil, err
@@ -204,12 +206,12 @@ func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
 			t.Close()
 			return nil, err
 		}
-	} else if err := t.state.loadInit(filepath.Join(cfg.Build, InitFile)); err != nil {
+	} else if err := t.state.loadInit(filepath.Join(cfg.Build, build.InitFile)); err != nil {
 		t.Close()
 		return nil, err
 	}
 	raw, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := writeFileAtomic(filepath.Join(cfg.Out, "config.json"), append(raw, '\n')); err != nil {
+	if err := build.WriteFileAtomic(filepath.Join(cfg.Out, "config.json"), append(raw, '\n')); err != nil {
 		t.Close()
 		return nil, err
 	}

@@ -17,59 +17,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nrgraph/nrgraph/data"
 	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/internal/testfixture"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
 )
 
-const testVocab = 32
+// fixture is a testfixture.Run with the run configuration these tests train with.
+type fixture struct{ testfixture.Run }
 
-func tinyModel() models.Config {
-	return models.Config{Arch: "LlamaForCausalLM", Vocab: testVocab, Hidden: 16, Intermediate: 32, Layers: 2, Heads: 2, KVHeads: 1,
-		HeadDim: 8, RMSEps: 1e-5, RopeTheta: 10000, MaxPositions: 64, Act: "silu", QueryScale: 1 / math.Sqrt(8)}
-}
-
-// writeShard writes a shard whose documents follow a simple rule, so a
-// model can learn it: "new" text counts up by step, "orig" text repeats.
-func writeShard(t testing.TB, stem string, tokens int, rule func(i int) int) {
-	t.Helper()
-	w, err := CreateShard(stem, "test-tokenizer", testVocab)
-	require.NoError(t, err)
-	doc := make([]int, 0, 64)
-	for i := 0; i < tokens; i++ {
-		doc = append(doc, rule(i))
-		if len(doc) == 64 {
-			require.NoError(t, w.AddDocument(doc, 3*len(doc)))
-			doc = doc[:0]
-		}
-	}
-	if len(doc) > 0 {
-		require.NoError(t, w.AddDocument(doc, 3*len(doc)))
-	}
-	require.NoError(t, w.Close())
-}
-
-type fixture struct {
-	build, newShard, origShard, evalNew, evalOrig string
-}
-
-func newFixture(t testing.TB, method string) fixture {
-	dir := t.TempDir()
-	f := fixture{build: filepath.Join(dir, "build"), newShard: filepath.Join(dir, "new"), origShard: filepath.Join(dir, "orig"),
-		evalNew: filepath.Join(dir, "eval_new"), evalOrig: filepath.Join(dir, "eval_orig")}
-	writeShard(t, f.newShard, 4000, func(i int) int { return (i * 3) % testVocab })
-	writeShard(t, f.origShard, 4000, func(i int) int { return (i % 5) + 10 })
-	writeShard(t, f.evalNew, 600, func(i int) int { return (i*3 + 7) % testVocab })
-	writeShard(t, f.evalOrig, 600, func(i int) int { return (i % 5) + 10 })
-	c := tinyModel()
-	ext, err := models.DefaultExtension(method)
-	require.NoError(t, err)
-	_, err = Build(BuildOptions{Config: &c, Weights: models.RandomWeights(c, 1, 0.1), Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: f.build})
-	require.NoError(t, err)
-	return f
-}
+func newFixture(t testing.TB, method string) fixture { return fixture{testfixture.New(t, method)} }
 
 func (f fixture) config(out string, steps int) RunConfig {
-	return RunConfig{Build: f.build, New: []string{f.newShard}, Orig: []string{f.origShard}, P: 0.25, Steps: steps, Batch: 4,
+	return RunConfig{Build: f.Build, New: []string{f.NewShard}, Orig: []string{f.OrigShard}, P: 0.25, Steps: steps, Batch: 4,
 		LR: 1e-2, Warmup: 2, Schedule: "cosine", Out: out, Seed: 7, Threads: 1, SaveEvery: 2, KeepLast: 2}
 }
 
@@ -84,7 +45,7 @@ func train(t *testing.T, cfg RunConfig, resume bool) *Trainer {
 func TestLossDecreasesAndEvalRuns(t *testing.T) {
 	f := newFixture(t, models.NeutralResidues)
 	cfg := f.config(filepath.Join(t.TempDir(), "run"), 40)
-	cfg.EvalEvery, cfg.EvalNew, cfg.EvalOrig, cfg.EvalBatches = 20, []string{f.evalNew}, []string{f.evalOrig}, 2
+	cfg.EvalEvery, cfg.EvalNew, cfg.EvalOrig, cfg.EvalBatches = 20, []string{f.EvalNew}, []string{f.EvalOrig}, 2
 	var first, last *Metrics
 	tr, err := New(cfg, false, io.Discard)
 	require.NoError(t, err)
@@ -158,7 +119,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 func TestOnlyAdaptersChange(t *testing.T) {
 	f := newFixture(t, models.NeutralResidues)
 	tr := train(t, f.config(filepath.Join(t.TempDir(), "run"), 3), false)
-	init, err := readTensors(filepath.Join(f.build, InitFile))
+	init, err := build.ReadTensors(filepath.Join(f.Build, build.InitFile))
 	require.NoError(t, err)
 	for name, v := range tr.Params() {
 		assert.Contains(t, name, ".adapter.", "a backbone tensor is trainable")
@@ -186,10 +147,10 @@ func TestNaNStopsWithStepAndMetricAndKeepsCheckpoint(t *testing.T) {
 	assert.True(t, errors.Is(err, ErrNonFinite))
 	assert.Contains(t, err.Error(), "step 6")
 	assert.Contains(t, err.Error(), "grad_norm")
-	latest, err := latestCheckpoint(filepath.Join(cfg.Out, checkpointsDir))
+	latest, err := build.LatestCheckpoint(filepath.Join(cfg.Out, build.CheckpointsDir))
 	require.NoError(t, err)
 	assert.Equal(t, "step-00000004", filepath.Base(latest))
-	_, err = readTensors(filepath.Join(latest, stateFile))
+	_, err = build.ReadTensors(filepath.Join(latest, build.StateFile))
 	require.NoError(t, err)
 }
 
@@ -198,7 +159,7 @@ func TestBadInputsFailBeforeTraining(t *testing.T) {
 	dir := t.TempDir()
 	// A shard from another tokenizer.
 	other := filepath.Join(dir, "other")
-	w, err := CreateShard(other, "another-tokenizer", testVocab)
+	w, err := data.CreateShard(other, "another-tokenizer", testfixture.Vocab)
 	require.NoError(t, err)
 	require.NoError(t, w.AddDocument([]int{1, 2, 3}, 3))
 	require.NoError(t, w.Close())
@@ -209,16 +170,16 @@ func TestBadInputsFailBeforeTraining(t *testing.T) {
 
 	// An empty corpus.
 	empty := filepath.Join(dir, "empty")
-	w, err = CreateShard(empty, "test-tokenizer", testVocab)
+	w, err = data.CreateShard(empty, "test-tokenizer", testfixture.Vocab)
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 	cfg = f.config(filepath.Join(dir, "run2"), 2)
 	cfg.New = []string{empty}
 	_, err = New(cfg, false, io.Discard)
-	assert.ErrorIs(t, err, ErrEmptyCorpus)
+	assert.ErrorIs(t, err, data.ErrEmptyCorpus)
 
 	// A truncated shard.
-	require.NoError(t, os.Truncate(f.newShard+".bin", 10))
+	require.NoError(t, os.Truncate(f.NewShard+".bin", 10))
 	cfg = f.config(filepath.Join(dir, "run3"), 2)
 	_, err = New(cfg, false, io.Discard)
 	assert.ErrorContains(t, err, "truncated")
@@ -242,18 +203,18 @@ func TestResumeRefusesAnotherConfig(t *testing.T) {
 
 func TestMixingRatioAndDeterminism(t *testing.T) {
 	dir := t.TempDir()
-	writeShard(t, filepath.Join(dir, "a"), 5000, func(i int) int { return i % testVocab })
-	writeShard(t, filepath.Join(dir, "b"), 5000, func(i int) int { return (i + 1) % testVocab })
-	a, err := OpenCorpus([]string{filepath.Join(dir, "a")})
+	testfixture.WriteShard(t, filepath.Join(dir, "a"), 5000, func(i int) int { return i % testfixture.Vocab })
+	testfixture.WriteShard(t, filepath.Join(dir, "b"), 5000, func(i int) int { return (i + 1) % testfixture.Vocab })
+	a, err := data.OpenCorpus([]string{filepath.Join(dir, "a")})
 	require.NoError(t, err)
 	defer a.Close()
-	b, err := OpenCorpus([]string{filepath.Join(dir, "b.bin")})
+	b, err := data.OpenCorpus([]string{filepath.Join(dir, "b.bin")})
 	require.NoError(t, err)
 	defer b.Close()
 	draw := func(seed uint64) ([]float32, []int64) {
 		m, err := NewMixer(a, b, 0.1, seed)
 		require.NoError(t, err)
-		batch := NewBatch(100, 8)
+		batch := build.NewBatch(100, 8)
 		var dom []float32
 		var ids []int64
 		for i := 0; i < 100; i++ {
@@ -279,7 +240,7 @@ func TestMixingRatioAndDeterminism(t *testing.T) {
 
 	m, err := NewMixer(a, nil, 0, 1)
 	require.NoError(t, err)
-	batch := NewBatch(50, 8)
+	batch := build.NewBatch(50, 8)
 	m.Fill(batch)
 	assert.Equal(t, 0, batch.OrigRows())
 	_, err = NewMixer(a, nil, 0.1, 1)
@@ -299,17 +260,17 @@ func TestKilledMidSaveKeepsLastCheckpoint(t *testing.T) {
 	checked := 0
 	for attempt := 0; attempt < 3; attempt++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestTrainChild$")
-		cmd.Env = append(os.Environ(), "NRGRAPH_TRAIN_CHILD=1", "CHILD_BUILD="+f.build, "CHILD_NEW="+f.newShard, "CHILD_ORIG="+f.origShard, "CHILD_OUT="+out)
+		cmd.Env = append(os.Environ(), "NRGRAPH_TRAIN_CHILD=1", "CHILD_BUILD="+f.Build, "CHILD_NEW="+f.NewShard, "CHILD_ORIG="+f.OrigShard, "CHILD_OUT="+out)
 		require.NoError(t, cmd.Start())
 		time.Sleep(time.Duration(300+r.Intn(700)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
-		latest, err := latestCheckpoint(filepath.Join(out, checkpointsDir))
+		latest, err := build.LatestCheckpoint(filepath.Join(out, build.CheckpointsDir))
 		require.NoError(t, err)
 		if latest == "" {
 			continue
 		}
-		_, err = readTensors(filepath.Join(latest, stateFile))
+		_, err = build.ReadTensors(filepath.Join(latest, build.StateFile))
 		require.NoError(t, err, "checkpoint %s is corrupt after SIGKILL", latest)
 		cfg := f.config(out, 10000)
 		cfg.SaveEvery = 1
@@ -326,7 +287,7 @@ func TestTrainChild(t *testing.T) {
 	if os.Getenv("NRGRAPH_TRAIN_CHILD") == "" {
 		t.Skip("child process of TestKilledMidSaveKeepsLastCheckpoint")
 	}
-	f := fixture{build: os.Getenv("CHILD_BUILD"), newShard: os.Getenv("CHILD_NEW"), origShard: os.Getenv("CHILD_ORIG")}
+	f := fixture{testfixture.Run{Build: os.Getenv("CHILD_BUILD"), NewShard: os.Getenv("CHILD_NEW"), OrigShard: os.Getenv("CHILD_ORIG")}}
 	cfg := f.config(os.Getenv("CHILD_OUT"), 10000)
 	cfg.SaveEvery = 1
 	tr, err := New(cfg, true, io.Discard)
@@ -350,19 +311,19 @@ func TestScheduleShapes(t *testing.T) {
 // use) with float32 adapters trains.
 func TestTrainsWithBF16FrozenBackbone(t *testing.T) {
 	f := newFixture(t, models.NeutralResidues)
-	c := tinyModel()
+	c := testfixture.TinyModel()
 	bf := models.MapWeights{}
 	for name, d := range models.RandomWeights(c, 1, 0.1) {
-		conv, err := convertData(d, "bfloat16")
+		conv, err := models.ConvertWeight(d, graph.BFloat16)
 		require.NoError(t, err)
 		bf[name] = conv
 	}
-	build := filepath.Join(t.TempDir(), "bf16")
+	buildDir := filepath.Join(t.TempDir(), "bf16")
 	ext, _ := models.DefaultExtension(models.NeutralResidues)
-	_, err := Build(BuildOptions{Config: &c, Weights: bf, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: build})
+	_, err := build.Build(build.BuildOptions{Config: &c, Weights: bf, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: buildDir})
 	require.NoError(t, err)
 	cfg := f.config(filepath.Join(t.TempDir(), "run"), 3)
-	cfg.Build = build
+	cfg.Build = buildDir
 	var losses []float64
 	tr, err := New(cfg, false, io.Discard)
 	require.NoError(t, err)

@@ -2,7 +2,7 @@
 // dictionaries, R data sets, gettext catalogues, man pages) into the JSONL
 // documents `nrgraph data prepare` reads, and splits, samples and describes
 // the resulting sets. scripts/corpora/build.sh drives it; language
-// identification and paragraph dedup stay in trainer/dataprep.
+// identification and paragraph dedup stay in data/prep.
 package main
 
 import (

@@ -7,7 +7,7 @@ import (
 
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/models/build"
 )
 
 func init() {
@@ -83,7 +83,7 @@ func runBuild(args []string) error {
 	}
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "building %s on %s (seq %d) into %s\n", cfg.Method, *model, *seq, *out)
-	man, err := trainer.Build(trainer.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr})
+	man, err := build.Build(build.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func runBuild(args []string) error {
 }
 
 // describeBuild summarises what a build adds.
-func describeBuild(m *trainer.Manifest) string {
+func describeBuild(m *build.Manifest) string {
 	s := fmt.Sprintf("backbone: %s, %d layers, d=%d, %s parameters\n", m.Config.Arch, m.Config.Layers, m.Config.Hidden, human(m.BackboneParams))
 	switch {
 	case m.AdapterHidden > 0:

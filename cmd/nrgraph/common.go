@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"io"
 
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 	"github.com/nrgraph/nrgraph/runtime"
-	"github.com/nrgraph/nrgraph/trainer"
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
@@ -16,8 +16,8 @@ func initRuntime(ortLib string) error { return runtime.Init(ortLib) }
 
 // loadTokenizer loads a tokenizer.json; bos is the id prepended to scored
 // text (-1 when the tokenizer defines none).
-func loadTokenizer(path string) (trainer.Encoder, int, error) {
-	t, err := trainer.LoadTokenizer(path)
+func loadTokenizer(path string) (tokenizer.Encoder, int, error) {
+	t, err := tokenizer.LoadFile(path)
 	if err != nil {
 		return nil, -1, err
 	}

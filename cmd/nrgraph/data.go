@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nrgraph/nrgraph/trainer/dataprep"
+	"github.com/nrgraph/nrgraph/data/prep"
 )
 
 func init() {
@@ -46,7 +46,7 @@ func runData(args []string) error {
 
 func runDataPrepare(ctx context.Context, args []string) error {
 	fs := newFlagSet("data prepare", "--out FILE.jsonl [flags] INPUT...")
-	var cfg dataprep.Config
+	var cfg prep.Config
 	var shard string
 	var seenMaxMB int64
 	fs.StringVar(&cfg.OutputPath, "out", "", "output JSONL (written atomically)")
@@ -76,7 +76,7 @@ func runDataPrepare(ctx context.Context, args []string) error {
 	}
 	cfg.SeenMaxBytes = seenMaxMB << 20
 	cfg.Progress = os.Stderr
-	stats, err := dataprep.Prepare(ctx, cfg)
+	stats, err := prep.Prepare(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func runDataTrainQuality(ctx context.Context, args []string) error {
 	var good, bad []string
 	var out string
 	var workers int
-	var cfg dataprep.QualityTrainConfig
+	var cfg prep.QualityTrainConfig
 	fs.StringSliceVar(&good, "good", nil, "high-quality documents (any prepare input format; repeatable or comma-separated)")
 	fs.StringSliceVar(&bad, "bad", nil, "low-quality documents, e.g. random crawl pages")
 	fs.StringVar(&out, "out", "", "model file to write")
@@ -121,7 +121,7 @@ func runDataTrainQuality(ctx context.Context, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("need --good, --bad and --out")
 	}
-	model, report, err := dataprep.TrainQualityFiles(ctx, good, bad, workers, cfg)
+	model, report, err := prep.TrainQualityFiles(ctx, good, bad, workers, cfg)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/trainer/experiments"
 )
 
 func init() {
@@ -14,7 +14,7 @@ func init() {
 
 func runDemo(args []string) error {
 	fs := newFlagSet("demo", "[--work DIR] [--steps N] [--lr X]")
-	var o trainer.DemoOptions
+	var o experiments.DemoOptions
 	fs.StringVar(&o.Model, "model", "models/embedded/en-llama-7m", "backbone (HF directory)")
 	fs.StringVar(&o.Corpora, "corpora", ".cache/corpora", "corpora from `make corpora`")
 	fs.StringVar(&o.Work, "work", ".cache/demo", "working directory (shards, build, run, plot, export)")
@@ -31,5 +31,5 @@ func runDemo(args []string) error {
 	o.Log = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return trainer.Demo(ctx, o)
+	return experiments.Demo(ctx, o)
 }

@@ -5,7 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/evaltasks/scoring"
+	"github.com/nrgraph/nrgraph/models/build"
 )
 
 func init() {
@@ -14,7 +15,7 @@ func init() {
 
 func runEval(args []string) error {
 	fs := newFlagSet("eval", "--build BUILD_DIR [--checkpoint RUN_DIR] [--task GROUP:FORMAT:PATH[:FEWSHOT]]... [--text-en FILES] [--text-target FILES] --out FILE")
-	build := fs.String("build", "", "build directory")
+	buildDir := fs.String("build", "", "build directory")
 	ckpt := fs.String("checkpoint", "", "run directory (latest checkpoint), checkpoint dir or state file; default: the untrained extension (= the backbone)")
 	tasks := fs.StringArray("task", nil, "benchmark as GROUP:FORMAT:PATH[:FEWSHOT_PATH]; GROUP en (forgetting) or target (learning); FORMAT hellaswag, arc, mmlu, csqa, belebele or jsonl (repeatable)")
 	textEN := fs.StringSlice("text-en", nil, "held-out English text (.txt or .jsonl with \"text\") for perplexity and bits per byte")
@@ -33,13 +34,13 @@ func runEval(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *build == "" || (len(*tasks) == 0 && len(*textEN) == 0 && len(*textTarget) == 0) {
+	if *buildDir == "" || (len(*tasks) == 0 && len(*textEN) == 0 && len(*textTarget) == 0) {
 		fs.Usage()
 		return fmt.Errorf("--build and at least one --task or --text-* are required")
 	}
-	var specs []trainer.TaskSpec
+	var specs []scoring.TaskSpec
 	for _, t := range *tasks {
-		s, err := trainer.ParseTaskSpec(t)
+		s, err := scoring.ParseTaskSpec(t)
 		if err != nil {
 			return err
 		}
@@ -48,35 +49,35 @@ func runEval(args []string) error {
 	if err := initRuntime(*ortLib); err != nil {
 		return err
 	}
-	tok, bos, err := loadTokenizer(filepath.Join(*build, trainer.TokenizerFile))
+	tok, bos, err := loadTokenizer(filepath.Join(*buildDir, build.TokenizerFile))
 	if err != nil {
 		return err
 	}
-	scorer, err := trainer.OpenScorer(*build, tok, trainer.ScorerOptions{Checkpoint: *ckpt, Threads: *threads, Provider: *provider, MaxRows: *batch, BOS: bos})
+	scorer, err := scoring.OpenScorer(*buildDir, tok, scoring.ScorerOptions{Checkpoint: *ckpt, Threads: *threads, Provider: *provider, MaxRows: *batch, BOS: bos})
 	if err != nil {
 		return err
 	}
 	defer scorer.Close()
-	var texts []trainer.TextSpec
+	var texts []scoring.TextSpec
 	if len(*textEN) > 0 {
-		texts = append(texts, trainer.TextSpec{Group: "en", Paths: *textEN})
+		texts = append(texts, scoring.TextSpec{Group: "en", Paths: *textEN})
 	}
 	if len(*textTarget) > 0 {
-		texts = append(texts, trainer.TextSpec{Group: "target", Paths: *textTarget})
+		texts = append(texts, scoring.TextSpec{Group: "target", Paths: *textTarget})
 	}
-	res, err := trainer.Evaluate(trainer.EvalOptions{Scorer: scorer, Label: *label, LR: *lr, Tasks: specs, Texts: texts, Shots: *shots, Seed: *seed, Limit: *limit, Progress: os.Stderr})
+	res, err := scoring.Evaluate(scoring.EvalOptions{Scorer: scorer, Label: *label, LR: *lr, Tasks: specs, Texts: texts, Shots: *shots, Seed: *seed, Limit: *limit, Progress: os.Stderr})
 	if err != nil {
 		return err
 	}
-	file := trainer.EvalFile{Target: *target, Result: *res}
-	rep, err := trainer.CollectReportFrom([]trainer.EvalFile{file})
+	file := scoring.EvalFile{Target: *target, Result: *res}
+	rep, err := scoring.CollectReportFrom([]scoring.EvalFile{file})
 	if err != nil {
 		return err
 	}
 	fmt.Print(rep.Markdown())
-	fmt.Print(trainer.PerplexityTable(rep))
+	fmt.Print(scoring.PerplexityTable(rep))
 	if *out != "" {
-		if err := trainer.WriteEvalFile(*out, file); err != nil {
+		if err := scoring.WriteEvalFile(*out, file); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s\n", *out)

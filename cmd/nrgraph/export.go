@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/export/trained"
 )
 
 func init() {
@@ -13,7 +13,7 @@ func init() {
 
 func runExport(args []string) error {
 	fs := newFlagSet("export", "--build BUILD_DIR [--checkpoint RUN_DIR] --out DIR [--gates on|off] [--no-adapters]")
-	var o trainer.ExportOptions
+	var o trained.ExportOptions
 	fs.StringVar(&o.Build, "build", "", "build directory")
 	fs.StringVar(&o.Checkpoint, "checkpoint", "", "run directory (latest checkpoint), checkpoint directory or state file; default: the build's initial weights")
 	fs.StringVar(&o.Out, "out", "", "output directory")
@@ -40,5 +40,5 @@ func runExport(args []string) error {
 		return err
 	}
 	o.Log = os.Stderr
-	return trainer.Export(o)
+	return trained.Export(o)
 }

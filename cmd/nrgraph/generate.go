@@ -5,7 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/export/trained"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
 func init() {
@@ -14,7 +15,7 @@ func init() {
 
 func runGenerate(args []string) error {
 	fs := newFlagSet("generate", "MODEL_DIR --prompt TEXT  |  --build BUILD_DIR [--checkpoint RUN_DIR] --prompt TEXT")
-	var o trainer.GenerateOptions
+	var o trained.GenerateOptions
 	fs.StringVar(&o.Build, "build", "", "generate with an extended model from this build (instead of MODEL_DIR)")
 	fs.StringVar(&o.Checkpoint, "checkpoint", "", "with --build: run or checkpoint directory (default: initial weights)")
 	gates := fs.String("gates", "on", "with --build: on, or off to switch the adapters off")
@@ -40,13 +41,13 @@ func runGenerate(args []string) error {
 	if err := initRuntime(*ortLib); err != nil {
 		return err
 	}
-	tok, err := trainer.LoadTokenizer(filepath.Join(tokDir, "tokenizer.json"))
+	tok, err := tokenizer.LoadFile(filepath.Join(tokDir, "tokenizer.json"))
 	if err != nil {
 		return err
 	}
 	o.Tokenizer, o.BOS, o.EOS, o.Out = tok, tok.BOS, tok.EOS, os.Stdout
 	fmt.Print(o.Prompt)
-	_, err = trainer.Generate(o)
+	_, err = trained.Generate(o)
 	fmt.Println()
 	return err
 }

@@ -5,7 +5,7 @@ import (
 	"os"
 
 	"github.com/nrgraph/nrgraph/evaltasks"
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/evaltasks/scoring"
 )
 
 func init() {
@@ -25,11 +25,11 @@ func runReport(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("give eval JSON files written by nrgraph eval --out")
 	}
-	rep, err := trainer.CollectReport(fs.Args())
+	rep, err := scoring.CollectReport(fs.Args())
 	if err != nil {
 		return err
 	}
-	table := rep.Markdown() + "\n" + trainer.PerplexityTable(rep)
+	table := rep.Markdown() + "\n" + scoring.PerplexityTable(rep)
 	if *md == "" {
 		fmt.Print(table)
 	} else if err := os.WriteFile(*md, []byte(table), 0o644); err != nil {
@@ -60,7 +60,7 @@ func runReport(args []string) error {
 		opts := evaltasks.TradeoffPlotOptions{}
 		if len(points) == 0 {
 			// No benchmark scores: plot held-out bits per byte on both axes.
-			points = trainer.BitsPerBytePoints(rep, 0)
+			points = scoring.BitsPerBytePoints(rep, 0)
 			opts = evaltasks.TradeoffPlotOptions{XLabel: "English bits/byte (forgetting →)", YLabel: "target bits/byte (↓ learning)"}
 		}
 		f, err := os.Create(*plotPath)

@@ -7,7 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/trainer/experiments"
 )
 
 func init() {
@@ -16,7 +16,7 @@ func init() {
 
 func runRepro(args []string) error {
 	fs := newFlagSet("repro", "[--ablations] [--steps N] [--lr-scale X]")
-	var d trainer.ExperimentData
+	var d experiments.ExperimentData
 	fs.StringVar(&d.Model, "model", "models/embedded/en-llama-7m", "backbone (HF directory)")
 	fs.StringVar(&d.Corpora, "corpora", ".cache/corpora", "corpora from `make corpora`")
 	fs.StringVar(&d.Work, "work", ".cache/repro", "working directory")
@@ -32,24 +32,24 @@ func runRepro(args []string) error {
 		return err
 	}
 	d.Log = os.Stderr
-	runs := trainer.ReproRuns(*steps, *lrScale)
+	runs := experiments.ReproRuns(*steps, *lrScale)
 	name := "table2"
 	if *ablations {
-		runs, name = trainer.AblationRuns(*steps, *lrScale), "ablations"
+		runs, name = experiments.AblationRuns(*steps, *lrScale), "ablations"
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	outs, err := trainer.Experiment(ctx, d, runs)
+	outs, err := experiments.Experiment(ctx, d, runs)
 	if err != nil {
 		return err
 	}
-	table := trainer.Table(outs)
+	table := experiments.Table(outs)
 	fmt.Print(table)
 	if err := os.WriteFile(filepath.Join(d.Work, name+".md"), []byte(table), 0o644); err != nil {
 		return err
 	}
 	plot := filepath.Join(d.Work, name+".png")
-	if err := trainer.Plot(plot, outs); err != nil {
+	if err := experiments.Plot(plot, outs); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s and %s\n", filepath.Join(d.Work, name+".md"), plot)

@@ -7,7 +7,8 @@ import (
 	"os/signal"
 	goruntime "runtime"
 
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/data"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
 func init() {
@@ -29,7 +30,7 @@ func runTokenize(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("--tokenizer, --out and at least one input are required")
 	}
-	tok, err := trainer.LoadTokenizer(*tokPath)
+	tok, err := tokenizer.LoadFile(*tokPath)
 	if err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func runTokenize(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	st, err := trainer.Tokenize(ctx, trainer.TokenizeOptions{Inputs: fs.Args(), Field: *field, Out: *out, Tokenizer: tok,
+	st, err := data.Tokenize(ctx, data.TokenizeOptions{Inputs: fs.Args(), Field: *field, Out: *out, Tokenizer: tok,
 		TokenizerHash: tok.Hash, VocabSize: tok.VocabSize(), BOS: bos, EOS: eos, Split: *split, Workers: *workers, Progress: os.Stderr})
 	if err != nil {
 		return err

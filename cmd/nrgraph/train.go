@@ -15,6 +15,7 @@ import (
 
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
 	"github.com/nrgraph/nrgraph/trainer"
 )
 
@@ -72,11 +73,11 @@ func runTrain(args []string) error {
 			return fmt.Errorf("--from-scratch needs --model (config.json + tokenizer.json) and --out")
 		}
 		c.Build = filepath.Join(c.Out, "build")
-		if _, err := os.Stat(filepath.Join(c.Build, trainer.ManifestFile)); err != nil || !*resume {
+		if _, err := os.Stat(filepath.Join(c.Build, build.ManifestFile)); err != nil || !*resume {
 			ext, _ := models.DefaultExtension(models.Finetune)
 			opt := graph.DefaultAdamW()
 			fmt.Fprintf(os.Stderr, "building %s from scratch into %s\n", *modelDir, c.Build)
-			if _, err := trainer.Build(trainer.BuildOptions{ModelDir: *modelDir, RandomInit: true, InitStd: *initStd, Ext: ext, Opt: opt, Seq: *seq, Out: c.Build, Log: os.Stderr}); err != nil {
+			if _, err := build.Build(build.BuildOptions{ModelDir: *modelDir, RandomInit: true, InitStd: *initStd, Ext: ext, Opt: opt, Seq: *seq, Out: c.Build, Log: os.Stderr}); err != nil {
 				return err
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/nrgraph/nrgraph/trainer"
+	"github.com/nrgraph/nrgraph/data"
 )
 
 func init() {
@@ -26,7 +26,7 @@ func runTrainTokenizer(args []string) error {
 		return fmt.Errorf("give text (.txt) or JSONL (.jsonl) files")
 	}
 	start := time.Now()
-	tok, err := trainer.TrainTokenizer(fs.Args(), *field, *vocab, *specials)
+	tok, err := data.TrainTokenizer(fs.Args(), *field, *vocab, *specials)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ EXTRA_LANGS="${CORPORA_EXTRA_LANGS-de da hu}"
 WORKERS="${CORPORA_WORKERS:-$(nproc)}"
 # Candidate languages for identification: the corpus languages plus their
 # likeliest confusions; a short list is faster and avoids Danish being read
-# as Norwegian (trainer/dataprep/README.md).
+# as Norwegian (data/prep/README.md).
 LID_LANGS="en,fr,de,da,hu,es,it,nl,pt,sv,pl"
 HELDOUT_FRACTION=0.1
 

@@ -1,0 +1,202 @@
+package build
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/nrgraph/nrgraph/export"
+	"github.com/nrgraph/nrgraph/graph"
+	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
+)
+
+// BuildOptions describe an `nrgraph build`.
+type BuildOptions struct {
+	// ModelDir is the HF model directory (config.json, safetensors,
+	// tokenizer.json). Config/Weights, when set, replace loading it.
+	ModelDir string
+	Config   *models.Config
+	Weights  models.Weights
+	Ext      models.ExtensionConfig
+	Opt      graph.AdamW
+	Seq      int
+	Out      string
+	Log      io.Writer
+	// RandomInit draws the backbone from N(0, InitStd²) (default 0.02)
+	// instead of loading weights: pretraining from scratch (with method
+	// finetune, every tensor trains).
+	RandomInit bool
+	InitStd    float64
+}
+
+// Build writes a build directory: the fused training step, the gradient
+// and apply graphs for micro-batch accumulation, the scoring graph, the
+// initial trainable weights and a manifest describing all of it.
+func Build(o BuildOptions) (*Manifest, error) {
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	if o.Seq <= 0 {
+		return nil, fmt.Errorf("--seq must be positive")
+	}
+	cfg, w := o.Config, o.Weights
+	var tokHash string
+	switch {
+	case cfg != nil && w != nil:
+	case o.RandomInit:
+		// From scratch: only config.json (and tokenizer.json) are needed.
+		c, err := models.LoadConfig(o.ModelDir)
+		if err != nil {
+			return nil, err
+		}
+		std := o.InitStd
+		if std == 0 {
+			std = 0.02
+		}
+		cfg, w = &c, models.RandomWeights(c, o.Ext.Seed, std)
+	default:
+		c, weights, err := models.LoadModelDir(o.ModelDir)
+		if err != nil {
+			return nil, err
+		}
+		cfg, w = &c, weights
+	}
+	if o.Seq > cfg.MaxPositions {
+		return nil, fmt.Errorf("--seq %d exceeds the model's max_position_embeddings %d", o.Seq, cfg.MaxPositions)
+	}
+	if err := models.CheckWeights(*cfg, w); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.ModelDir, err)
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	if o.ModelDir != "" {
+		if raw, err := os.ReadFile(filepath.Join(o.ModelDir, TokenizerFile)); err == nil {
+			tokHash = tokenizer.FileHash(raw)
+			if err := WriteFileAtomic(filepath.Join(o.Out, TokenizerFile), raw); err != nil {
+				return nil, err
+			}
+		}
+		if raw, err := os.ReadFile(filepath.Join(o.ModelDir, ConfigFile)); err == nil {
+			if err := WriteFileAtomic(filepath.Join(o.Out, ConfigFile), raw); err != nil {
+				return nil, err
+			}
+		}
+	}
+	model := models.Model{Config: *cfg, Weights: w, Ext: o.Ext}
+	man := &Manifest{
+		Version: Version, ModelDir: o.ModelDir, BackboneHash: backboneHash(*cfg, w), Config: *cfg, Extension: o.Ext, Seq: o.Seq,
+		Optimizer:      OptimizerConfig{Beta1: o.Opt.Beta1, Beta2: o.Opt.Beta2, Eps: o.Opt.Eps, WeightDecay: o.Opt.WeightDecay, ClipNorm: o.Opt.ClipNorm},
+		BackboneParams: cfg.NumParams(), Graphs: map[string]GraphIO{}, TokenizerHash: tokHash,
+	}
+	meta := map[string]string{"nrgraph_version": Version, "method": o.Ext.Method}
+	save := func(key, file string, g *graph.Graph) error {
+		start := time.Now()
+		if err := export.Save(g, filepath.Join(o.Out, file), export.Options{Metadata: meta}); err != nil {
+			return err
+		}
+		man.Graphs[key] = graphIO(g)
+		fmt.Fprintf(log, "  wrote %-17s %5d nodes  (%s)\n", file, len(g.Nodes()), time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	step, ext, err := models.BuildTrainGraph(model, o.Opt, models.FusedStep)
+	if err != nil {
+		return nil, fmt.Errorf("build training step: %w", err)
+	}
+	if err := save("train_step", StepGraph, step); err != nil {
+		return nil, err
+	}
+	gradG, _, err := models.BuildTrainGraph(model, o.Opt, models.GradientsOnly)
+	if err != nil {
+		return nil, fmt.Errorf("build gradient graph: %w", err)
+	}
+	if err := save("train_grad", GradGraph, gradG); err != nil {
+		return nil, err
+	}
+	applyG, err := models.BuildApplyGraph(ext, o.Opt)
+	if err != nil {
+		return nil, fmt.Errorf("build apply graph: %w", err)
+	}
+	if err := save("train_apply", ApplyGraph, applyG); err != nil {
+		return nil, err
+	}
+	scoreG, _, err := models.BuildScoreGraph(model)
+	if err != nil {
+		return nil, fmt.Errorf("build score graph: %w", err)
+	}
+	if err := save("score", ScoreGraph, scoreG); err != nil {
+		return nil, err
+	}
+	tensors, shapes := map[string][]float32{}, map[string][]int64{}
+	for _, p := range ext.Trainable {
+		dims, _ := p.Shape.Static()
+		man.Params = append(man.Params, ParamEntry{Name: p.Name(), DType: p.DType.String(), Shape: dims})
+		vals, err := ext.Init[p.Name()].Float64s()
+		if err != nil {
+			return nil, fmt.Errorf("initial value of %s: %w", p.Name(), err)
+		}
+		f := make([]float32, len(vals))
+		for i, v := range vals {
+			f[i] = float32(v)
+		}
+		tensors[p.Name()], shapes[p.Name()] = f, dims
+	}
+	if err := WriteTensors(filepath.Join(o.Out, InitFile), tensors, shapes, meta); err != nil {
+		return nil, err
+	}
+	man.AdapterHidden, man.LoRARank, man.AddedParams = ext.Ext.Hidden, ext.Ext.Rank, ext.Ext.AddedParams()
+	if err := man.Write(o.Out); err != nil {
+		return nil, err
+	}
+	return man, nil
+}
+
+func graphIO(g *graph.Graph) GraphIO {
+	var io GraphIO
+	for _, v := range g.Inputs() {
+		io.Inputs = append(io.Inputs, v.Name())
+	}
+	for _, v := range g.Outputs() {
+		io.Outputs = append(io.Outputs, v.Name())
+	}
+	return io
+}
+
+// backboneHash identifies the backbone by config, tensor names, shapes,
+// dtypes and storage (not contents: hashing GBs of weights would dominate
+// build time).
+func backboneHash(c models.Config, w models.Weights) string {
+	type entry struct {
+		Name  string
+		DType string
+		Dims  []int64
+		File  *graph.FileRegion `json:",omitempty"`
+	}
+	names := w.Names()
+	sort.Strings(names)
+	var entries []entry
+	for _, n := range names {
+		d, err := w.Tensor(n)
+		if err != nil {
+			continue
+		}
+		e := entry{Name: n, DType: d.DType.String(), Dims: d.Dims}
+		if d.File != nil {
+			region := *d.File
+			region.Path = filepath.Base(region.Path)
+			e.File = &region
+		}
+		entries = append(entries, e)
+	}
+	raw, _ := json.Marshal(struct {
+		Config  models.Config
+		Entries []entry
+	}{c, entries})
+	return HashBytes(raw)
+}

@@ -1,0 +1,103 @@
+package build
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/nrgraph/nrgraph/export"
+	"github.com/nrgraph/nrgraph/models"
+)
+
+// Version is nrgraph's version, stamped into manifests and models.
+var Version = "0.1.0"
+
+// Files of a build directory.
+const (
+	ManifestFile  = "manifest.json"
+	StepGraph     = "train_step.onnx"
+	GradGraph     = "train_grad.onnx"
+	ApplyGraph    = "train_apply.onnx"
+	ScoreGraph    = "score.onnx"
+	InitFile      = "init.safetensors"
+	TokenizerFile = "tokenizer.json"
+	// ConfigFile is the backbone's HF config.json, copied into builds.
+	ConfigFile = "config.json"
+)
+
+// ParamEntry describes one trainable tensor.
+type ParamEntry struct {
+	Name  string  `json:"name"`
+	DType string  `json:"dtype"`
+	Shape []int64 `json:"shape"`
+}
+
+// GraphIO lists a graph's input and output names in order.
+type GraphIO struct {
+	Inputs  []string `json:"inputs"`
+	Outputs []string `json:"outputs"`
+}
+
+// Manifest describes a build directory: what was built from what, and the
+// interface of every graph in it.
+type Manifest struct {
+	Version        string                 `json:"nrgraph_version"`
+	ModelDir       string                 `json:"model_dir"`
+	BackboneHash   string                 `json:"backbone_hash"`
+	Config         models.Config          `json:"config"`
+	Extension      models.ExtensionConfig `json:"extension"`
+	Optimizer      OptimizerConfig        `json:"optimizer"`
+	Seq            int                    `json:"seq"`
+	AdapterHidden  int                    `json:"adapter_hidden,omitempty"`
+	LoRARank       int                    `json:"lora_rank,omitempty"`
+	BackboneParams int64                  `json:"backbone_params"`
+	AddedParams    int64                  `json:"added_params"`
+	Params         []ParamEntry           `json:"params"`
+	Graphs         map[string]GraphIO     `json:"graphs"`
+	TokenizerHash  string                 `json:"tokenizer_hash,omitempty"`
+}
+
+// OptimizerConfig is AdamW's settings as stored in the manifest.
+type OptimizerConfig struct {
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	Eps         float64 `json:"eps"`
+	WeightDecay float64 `json:"weight_decay"`
+	ClipNorm    float64 `json:"clip_norm"`
+}
+
+// ReadManifest loads BUILD_DIR/manifest.json.
+func ReadManifest(buildDir string) (*Manifest, error) {
+	path := filepath.Join(buildDir, ManifestFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read build: %w (run `nrgraph build` first)", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(m.Params) == 0 {
+		return nil, fmt.Errorf("%s: no trainable parameters listed", path)
+	}
+	return &m, nil
+}
+
+// Write saves the manifest atomically.
+func (m *Manifest) Write(buildDir string) error {
+	raw, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return export.WriteFileAtomic(filepath.Join(buildDir, ManifestFile), append(raw, '\n'))
+}
+
+// ParamNames lists the trainable tensors in graph order.
+func (m *Manifest) ParamNames() []string {
+	names := make([]string, len(m.Params))
+	for i, p := range m.Params {
+		names[i] = p.Name
+	}
+	return names
+}

@@ -1,0 +1,117 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nrgraph/nrgraph/data"
+	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
+	"github.com/nrgraph/nrgraph/runtime"
+)
+
+// evaluator computes held-out loss and bits per byte on both domains with
+// the build's score graph, fed the current parameters.
+type evaluator struct {
+	sess    *session
+	data    *build.BatchTensors
+	state   *stateTensors
+	sets    map[string]*data.Corpus
+	batches int
+	out     *runtime.Tensor
+}
+
+func newEvaluator(cfg RunConfig, m *build.Manifest, state *stateTensors) (*evaluator, error) {
+	ev := &evaluator{state: state, sets: map[string]*data.Corpus{}, batches: cfg.EvalBatches}
+	for name, paths := range map[string][]string{"new": cfg.EvalNew, "orig": cfg.EvalOrig} {
+		if len(paths) == 0 {
+			continue
+		}
+		c, err := data.OpenCorpus(paths)
+		if err != nil {
+			ev.close()
+			return nil, fmt.Errorf("--eval-%s: %w", name, err)
+		}
+		ev.sets[name] = c
+	}
+	var err error
+	io := m.Graphs["score"]
+	io.Outputs = []string{models.TargetLogProbs_} // only the log-probs are needed here
+	if ev.sess, err = openSession(cfg.Build, build.ScoreGraph, io, cfg); err != nil {
+		ev.close()
+		return nil, err
+	}
+	if ev.data, err = build.NewBatchTensors(cfg.MicroBatch, m.Seq); err != nil {
+		ev.close()
+		return nil, err
+	}
+	return ev, nil
+}
+
+func (ev *evaluator) close() {
+	for _, c := range ev.sets {
+		c.Close()
+	}
+	ev.sess.close()
+	if ev.data != nil {
+		ev.data.Destroy()
+	}
+}
+
+// run scores the first eval-batches×rows sequences of each held-out set
+// (always the same ones, so numbers compare across steps). Bits per byte
+// uses the corpus's bytes-per-token ratio.
+func (ev *evaluator) run() (map[string]EvalResult, error) {
+	res := map[string]EvalResult{}
+	for name, c := range ev.sets {
+		b := ev.data.Batch
+		maxRows := int((c.Len() - 1) / int64(b.Seq))
+		rows := min(ev.batches*b.Rows, maxRows)
+		nll, tokens := 0.0, int64(0)
+		buf := make([]int64, b.Seq+1)
+		for done := 0; done < rows; done += b.Rows {
+			for r := 0; r < b.Rows; r++ {
+				row := done + r
+				if row >= rows {
+					row = rows - 1 // pad the last batch by repeating; masked below
+				}
+				c.Read(int64(row)*int64(b.Seq), buf)
+				copy(b.IDs[r*b.Seq:], buf[:b.Seq])
+				copy(b.Targets[r*b.Seq:], buf[1:])
+			}
+			if err := build.ResolveInputs(ev.sess.inputs, ev.sess.s.Inputs, ev.data.ByName, ev.state.cur); err != nil {
+				return nil, err
+			}
+			outs, err := ev.sess.s.Run(ev.sess.inputs, []*runtime.Tensor{nil})
+			if err != nil {
+				return nil, err
+			}
+			lp := outs[0].Float32s()
+			for r := 0; r < b.Rows && done+r < rows; r++ {
+				for s := 0; s < b.Seq; s++ {
+					nll -= float64(lp[r*b.Seq+s])
+				}
+				tokens += int64(b.Seq)
+			}
+			outs[0].Destroy()
+		}
+		if tokens == 0 {
+			continue
+		}
+		bytesPerToken := float64(c.Bytes()) / float64(c.Len())
+		res[name] = EvalResult{NLL: nll / float64(tokens), BitsPerByte: nll / math.Ln2 / (float64(tokens) * bytesPerToken), Tokens: tokens}
+	}
+	return res, nil
+}
+
+// EvaluateHeldOut scores the run's held-out sets (--eval-new/--eval-orig)
+// with the current parameters, as the periodic evaluation does: the demo
+// reports the backbone's bits/byte this way before step 1.
+func (t *Trainer) EvaluateHeldOut() (map[string]EvalResult, error) {
+	ev, err := newEvaluator(t.Cfg, t.Manifest, t.state)
+	if err != nil {
+		return nil, err
+	}
+	defer ev.close()
+	return ev.run()
+}
