@@ -17,33 +17,74 @@ import (
 // adapter beside each frozen FFN with an optional block gate and local
 // loss, or LoRA on the FFN matrices, or plain finetuning.
 
-// Method names.
+// Method is an extension method; its value is the --method name.
+type Method string
+
+// The methods.
 const (
-	NeutralResidues = "neutral-residues"
-	SigmoidGate     = "sigmoid-gate"
-	Adapters        = "adapters"
-	LoRA            = "lora"
-	Finetune        = "finetune"
+	NeutralResidues Method = "neutral-residues"
+	SigmoidGate     Method = "sigmoid-gate"
+	Adapters        Method = "adapters"
+	LoRA            Method = "lora"
+	Finetune        Method = "finetune"
 )
 
 // Methods lists every method in the order of the paper's tables.
-var Methods = []string{Finetune, LoRA, Adapters, SigmoidGate, NeutralResidues}
+var Methods = []Method{Finetune, LoRA, Adapters, SigmoidGate, NeutralResidues}
+
+// Init is how the adapter's input and gate matrices are initialised.
+type Init string
+
+// The initialisations.
+const (
+	// InitLowVar draws N(0, 1/(d·L)): the paper's (Section 3.2).
+	InitLowVar Init = "lowvar"
+	// InitHe draws N(0, 2/d): vanilla adapters.
+	InitHe Init = "he"
+	// InitNone: the method has no adapter matrices (LoRA, finetuning).
+	InitNone Init = ""
+)
+
+// Gate is the block gate that scales each adapter's output.
+type Gate string
+
+// The gates.
+const (
+	GateReLU    Gate = "relu"
+	GateSigmoid Gate = "sigmoid"
+	GateNone    Gate = "none"
+)
+
+// LocalLoss is the auxiliary loss on adapter outputs or gates.
+type LocalLoss string
+
+// The local losses.
+const (
+	// LocalLossL1 pushes adapter outputs of original-domain tokens to zero.
+	LocalLossL1 LocalLoss = "l1"
+	// LocalLossCE trains a sigmoid gate as a per-layer domain classifier.
+	LocalLossCE   LocalLoss = "ce"
+	LocalLossNone LocalLoss = "none"
+)
+
+func joinNames[T ~string](names []T) string {
+	s := make([]string, len(names))
+	for i, n := range names {
+		s[i] = string(n)
+	}
+	return strings.Join(s, ", ")
+}
 
 // ExtensionConfig selects a method and its knobs.
 type ExtensionConfig struct {
-	Method string
+	Method Method
 	// Capacity is the fraction of backbone parameters added (paper: 0.2).
 	Capacity float64
 	// Alpha weighs the local loss (paper: 0.01).
-	Alpha float64
-	// Init of the adapter input/gate matrices: "lowvar" (variance
-	// 1/(d·L), the paper's) or "he" (variance 2/d).
-	Init string
-	// Gate is the block gate: "relu", "sigmoid" or "none".
-	Gate string
-	// LocalLoss: "l1" (original-domain tokens only), "ce" (gate as a
-	// domain classifier, both domains) or "none".
-	LocalLoss string
+	Alpha     float64
+	Init      Init
+	Gate      Gate
+	LocalLoss LocalLoss
 	// LoRAAlpha sets LoRA's scaling α/r (0: α = r, scaling 1).
 	LoRAAlpha float64
 	// Seed for initialisation.
@@ -55,19 +96,19 @@ type ExtensionConfig struct {
 
 // DefaultExtension returns the method's preset (the paper's settings);
 // callers override knobs for ablations.
-func DefaultExtension(method string) (ExtensionConfig, error) {
+func DefaultExtension(method Method) (ExtensionConfig, error) {
 	e := ExtensionConfig{Method: method, Capacity: 0.2, Alpha: 0.01, Seed: 1}
 	switch method {
 	case NeutralResidues:
-		e.Init, e.Gate, e.LocalLoss = "lowvar", "relu", "l1"
+		e.Init, e.Gate, e.LocalLoss = InitLowVar, GateReLU, LocalLossL1
 	case SigmoidGate:
-		e.Init, e.Gate, e.LocalLoss = "lowvar", "sigmoid", "ce"
+		e.Init, e.Gate, e.LocalLoss = InitLowVar, GateSigmoid, LocalLossCE
 	case Adapters:
-		e.Init, e.Gate, e.LocalLoss = "he", "none", "none"
+		e.Init, e.Gate, e.LocalLoss = InitHe, GateNone, LocalLossNone
 	case LoRA, Finetune:
-		e.Init, e.Gate, e.LocalLoss = "", "none", "none"
+		e.Init, e.Gate, e.LocalLoss = InitNone, GateNone, LocalLossNone
 	default:
-		return e, fmt.Errorf("unknown method %q (want one of %s)", method, strings.Join(Methods, ", "))
+		return e, fmt.Errorf("unknown method %q (want one of %s)", method, joinNames(Methods))
 	}
 	return e, nil
 }
@@ -83,22 +124,22 @@ func (e ExtensionConfig) Validate() error {
 		}
 	}
 	if e.usesAdapter() {
-		if e.Init != "lowvar" && e.Init != "he" {
+		if e.Init != InitLowVar && e.Init != InitHe {
 			return fmt.Errorf("init %q: want lowvar or he", e.Init)
 		}
-		if e.Gate != "relu" && e.Gate != "sigmoid" && e.Gate != "none" {
+		if e.Gate != GateReLU && e.Gate != GateSigmoid && e.Gate != GateNone {
 			return fmt.Errorf("gate %q: want relu, sigmoid or none", e.Gate)
 		}
 		switch e.LocalLoss {
-		case "none", "l1":
-		case "ce":
-			if e.Gate != "sigmoid" {
+		case LocalLossNone, LocalLossL1:
+		case LocalLossCE:
+			if e.Gate != GateSigmoid {
 				return fmt.Errorf("local loss ce trains the gate as a classifier and needs --gate sigmoid (got %q)", e.Gate)
 			}
 		default:
 			return fmt.Errorf("local loss %q: want l1, ce or none", e.LocalLoss)
 		}
-	} else if e.LocalLoss != "none" && e.LocalLoss != "" {
+	} else if e.LocalLoss != LocalLossNone && e.LocalLoss != "" {
 		return fmt.Errorf("method %s has no adapters for a local loss", e.Method)
 	}
 	if e.Alpha < 0 {
@@ -168,7 +209,7 @@ func (x *Extender) AddedParams() int64 {
 	switch {
 	case x.Ext.usesAdapter():
 		gate := int64(0)
-		if x.Ext.Gate != "none" {
+		if x.Ext.Gate != GateNone {
 			gate = d + 1
 		}
 		return L * (3*d*int64(x.Hidden) + gate)
@@ -225,7 +266,7 @@ func (x *Extender) param(g *graph.Graph, dt graph.DType, name string, shape []in
 // inVariance is the variance of the adapter's input and gate matrices.
 func (x *Extender) inVariance() float64 {
 	d := float64(x.Model.Hidden)
-	if x.Ext.Init == "he" {
+	if x.Ext.Init == InitHe {
 		return 2 / d
 	}
 	return 1 / (d * float64(x.Model.Layers))
@@ -267,12 +308,12 @@ func (x *Extender) FFN(b *BlockContext, ffnIn, ffnOut *graph.Value) *graph.Value
 	hidden := graph.Mul(Activation(x.Model.Act, Linear(ffnIn, wGate, h)), Linear(ffnIn, wIn, h))
 	out := Linear(hidden, wOut, d)
 	switch x.Ext.Gate {
-	case "relu", "sigmoid":
+	case GateReLU, GateSigmoid:
 		gw := x.param(b.G, b.DType, p+"block_gate.weight", []int64{1, d}, v, 0)
 		gb := x.param(b.G, b.DType, p+"block_gate.bias", []int64{1}, 0, 0)
 		logit := graph.Add(Linear(ffnIn, gw, 1), gb) // [batch, seq, 1]
 		var gate *graph.Value
-		if x.Ext.Gate == "relu" {
+		if x.Ext.Gate == GateReLU {
 			gate = graph.Relu(logit)
 		} else {
 			gate = graph.Sigmoid(logit)
@@ -309,13 +350,13 @@ func (x *Extender) LocalLoss(domain, tokenMask *graph.Value) *graph.Value {
 		}
 	}
 	switch x.Ext.LocalLoss {
-	case "l1":
+	case LocalLossL1:
 		origMask := graph.Mul(mask, dom) // [batch, seq]
 		for _, out := range x.Outputs {
 			perToken := graph.ReduceMean(graph.Abs(out), []int{-1}, false) // Σ|a|/d
 			add(MaskedMean(perToken, origMask))
 		}
-	case "ce":
+	case LocalLossCE:
 		target := graph.Sub(graph.ScalarLike(dom, 1), dom) // 1: new domain (adapter on)
 		for _, z := range x.GateLogits {
 			z2 := graph.Squeeze(z, 2) // [batch, seq]

@@ -51,27 +51,38 @@ func logitsOf(t *testing.T, m Model) []float64 {
 	return runGraphOutputs(t, g, initFeeds(e))["logits"]
 }
 
+// backboneLogits runs the plain backbone (BuildForward with no extension):
+// the reference of the neutrality tests, built without the code under test.
+func backboneLogits(t *testing.T, c Config, w Weights) []float64 {
+	g, err := BuildBackboneLogitsGraph(c, w)
+	require.NoError(t, err)
+	return runGraphOutputs(t, g, map[string]gradcheck.Feed{InputIDs: testIDs, AttentionMask: testMask})["logits"]
+}
+
+func requireBitIdentical(t *testing.T, want, got []float64) {
+	t.Helper()
+	require.Equal(t, len(want), len(got))
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("logit %d: %v != backbone %v (not bit-identical)", i, got[i], want[i])
+		}
+	}
+}
+
 // TestNeutralAtInitAndGatesOff: at initialisation every method computes
-// exactly the backbone's logits (output matrix / LoRA B are zero), and
-// GatesOff gives the backbone bit for bit whatever the weights.
+// exactly the plain backbone's logits (output matrix / LoRA B are zero),
+// and so does every method with GatesOff.
 func TestNeutralAtInitAndGatesOff(t *testing.T) {
 	c := tinyConfigs()["llama-gqa-untied"]
 	w, _ := randomCheckpoint(c, 5, false)
-	plain, err := DefaultExtension(Adapters)
-	require.NoError(t, err)
-	plain.GatesOff = true
-	backbone := logitsOf(t, Model{Config: c, Weights: w, Ext: plain})
+	backbone := backboneLogits(t, c, w)
 	for _, method := range Methods {
-		t.Run(method, func(t *testing.T) {
+		t.Run(string(method), func(t *testing.T) {
 			ext, err := DefaultExtension(method)
 			require.NoError(t, err)
-			got := logitsOf(t, Model{Config: c, Weights: w, Ext: ext})
-			require.Equal(t, len(backbone), len(got))
-			for i := range got {
-				if got[i] != backbone[i] {
-					t.Fatalf("logit %d: %v != backbone %v (not bit-identical)", i, got[i], backbone[i])
-				}
-			}
+			requireBitIdentical(t, backbone, logitsOf(t, Model{Config: c, Weights: w, Ext: ext}))
+			ext.GatesOff = true
+			requireBitIdentical(t, backbone, logitsOf(t, Model{Config: c, Weights: w, Ext: ext}))
 		})
 	}
 }
@@ -101,10 +112,14 @@ func TestGatesOffIsExactlyTheBackboneAfterTraining(t *testing.T) {
 	trained := runGraphOutputs(t, g, feeds)["logits"]
 	off := ext
 	off.GatesOff = true
-	backbone := logitsOf(t, Model{Config: c, Weights: w, Ext: off})
-	plain, _ := DefaultExtension(Adapters)
-	plain.GatesOff = true
-	assert.Equal(t, logitsOf(t, Model{Config: c, Weights: w, Ext: plain}), backbone)
+	backbone := backboneLogits(t, c, w)
+	requireBitIdentical(t, backbone, logitsOf(t, Model{Config: c, Weights: w, Ext: off}))
+	// Switched off means absent: no adapter tensor is left to read trained
+	// values from (so trained weights cannot leak into a gates-off export).
+	_, err = graph.Build("off", func(g *graph.Graph) {
+		assert.Empty(t, BuildExtended(g, Model{Config: c, Weights: w, Ext: off}).Trainable)
+	})
+	require.NoError(t, err)
 	differs := false
 	for i := range trained {
 		differs = differs || trained[i] != backbone[i]
@@ -118,7 +133,7 @@ func TestAddedParamsMatchFormula(t *testing.T) {
 	c := Config{Arch: "LlamaForCausalLM", Vocab: 4096, Hidden: 256, Intermediate: 688, Layers: 4, Heads: 4, KVHeads: 4, HeadDim: 64,
 		RMSEps: 1e-5, RopeTheta: 10000, MaxPositions: 128, Act: "silu", QueryScale: 0.125}
 	w := RandomWeights(c, 1, 0.02)
-	for _, method := range []string{NeutralResidues, SigmoidGate, Adapters, LoRA} {
+	for _, method := range []Method{NeutralResidues, SigmoidGate, Adapters, LoRA} {
 		for _, capacity := range []float64{0.05, 0.1, 0.2, 0.5} {
 			t.Run(fmt.Sprintf("%s/%g", method, capacity), func(t *testing.T) {
 				ext, _ := DefaultExtension(method)
@@ -148,13 +163,13 @@ func TestLocalLossGradients(t *testing.T) {
 	c.Layers, c.Vocab, c.Hidden, c.HeadDim, c.Intermediate, c.Heads, c.KVHeads = 2, 11, 8, 4, 12, 2, 1
 	c.QueryScale = 0.5
 	w, _ := randomCheckpoint(c, 9, false)
-	for _, method := range []string{NeutralResidues, SigmoidGate, LoRA} {
-		t.Run(method, func(t *testing.T) {
+	for _, method := range []Method{NeutralResidues, SigmoidGate, LoRA} {
+		t.Run(string(method), func(t *testing.T) {
 			ext, _ := DefaultExtension(method)
 			ext.Alpha = 0.7 // large, so the local loss matters in the check
 			var loss *graph.Value
 			var e *Extended
-			g, err := graph.Build(method, func(g *graph.Graph) {
+			g, err := graph.Build(string(method), func(g *graph.Graph) {
 				e = BuildExtended(g, Model{Config: c, Weights: w, Ext: ext, ComputeDType: graph.Float64})
 				var metrics []*graph.Value
 				loss, metrics = objective(g, e, ext.Alpha)
@@ -198,8 +213,8 @@ func TestExtensionValidation(t *testing.T) {
 func TestTrainStepHoldsNoActivationForItsShape(t *testing.T) {
 	for name, c := range map[string]Config{"mha": tinyConfigs()["llama-tied"], "gqa": tinyConfigs()["llama-gqa-untied"]} {
 		w, _ := randomCheckpoint(c, 3, false)
-		for _, method := range []string{NeutralResidues, SigmoidGate, Adapters, LoRA, Finetune} {
-			t.Run(name+"/"+method, func(t *testing.T) {
+		for _, method := range []Method{NeutralResidues, SigmoidGate, Adapters, LoRA, Finetune} {
+			t.Run(name+"/"+string(method), func(t *testing.T) {
 				ext, _ := DefaultExtension(method)
 				g, _, err := BuildTrainGraph(Model{Config: c, Weights: w, Ext: ext}, graph.DefaultAdamW(), FusedStep)
 				require.NoError(t, err)

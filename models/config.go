@@ -13,6 +13,17 @@ import (
 	"strings"
 )
 
+// Act is a backbone's FFN activation.
+type Act string
+
+// The activations.
+const (
+	// ActSiLU is x·σ(x) (Llama's "silu").
+	ActSiLU Act = "silu"
+	// ActGELUTanh is GELU's tanh approximation (Gemma's "gelu_pytorch_tanh").
+	ActGELUTanh Act = "gelu_tanh"
+)
+
 // Config is the architecture-independent description of a decoder. Each
 // architecture's loader fills it from its config.json; the decoder builder
 // reads only this.
@@ -28,8 +39,8 @@ type Config struct {
 	RMSEps       float64
 	RopeTheta    float64
 	MaxPositions int
-	Tied         bool   // lm_head shares the embedding matrix
-	Act          string // FFN activation: "silu" or "gelu_tanh"
+	Tied         bool // lm_head shares the embedding matrix
+	Act          Act  // FFN activation
 	// Gemma family.
 	NormPlusOne bool // RMSNorm scales by (1 + w)
 	EmbedScale  bool // embeddings multiplied by sqrt(d)
@@ -67,7 +78,7 @@ func (c Config) Validate() error {
 	if c.HeadDim%2 != 0 {
 		errs = append(errs, fmt.Sprintf("head_dim %d must be even for RoPE", c.HeadDim))
 	}
-	if c.Act != "silu" && c.Act != "gelu_tanh" {
+	if c.Act != ActSiLU && c.Act != ActGELUTanh {
 		errs = append(errs, fmt.Sprintf("activation %q is not supported (silu, gelu_pytorch_tanh)", c.Act))
 	}
 	if len(errs) > 0 {
@@ -222,12 +233,12 @@ func (h hfCommon) toConfig(defaultTied bool) (Config, error) {
 	}
 	switch act {
 	case "silu", "swish", "":
-		c.Act = "silu"
+		c.Act = ActSiLU
 	case "gelu_pytorch_tanh", "gelu_tanh", "gelu":
 		// HF Gemma maps "gelu" to the tanh approximation too.
-		c.Act = "gelu_tanh"
+		c.Act = ActGELUTanh
 	default:
-		c.Act = act
+		c.Act = Act(act)
 	}
 	if c.HeadDim > 0 {
 		c.QueryScale = 1 / math.Sqrt(float64(c.HeadDim))

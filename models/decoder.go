@@ -342,11 +342,11 @@ func (b *builder) attention(bc *BlockContext, h *graph.Value, p string) *graph.V
 
 // Activation applies the backbone's FFN activation: SiLU x·σ(x), or the
 // tanh approximation of GELU 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
-func Activation(name string, x *graph.Value) *graph.Value {
+func Activation(name Act, x *graph.Value) *graph.Value {
 	switch name {
-	case "silu":
+	case ActSiLU:
 		return graph.Mul(x, graph.Sigmoid(x))
-	case "gelu_tanh":
+	case ActGELUTanh:
 		inner := graph.Mul(graph.ScalarLike(x, math.Sqrt(2/math.Pi)),
 			graph.Add(x, graph.Mul(graph.ScalarLike(x, 0.044715), graph.Mul(x, graph.Mul(x, x)))))
 		return graph.Mul(graph.Mul(graph.ScalarLike(x, 0.5), x), graph.Add(graph.ScalarLike(x, 1), graph.Tanh(inner)))

@@ -159,7 +159,7 @@ func (r *refModel) forward(ids []int64, mask []float64) [][]float64 {
 			gate := refLinear(fin, r.t(p+"mlp.gate_proj.weight"), c.Intermediate)
 			up := refLinear(fin, r.t(p+"mlp.up_proj.weight"), c.Intermediate)
 			for e := range gate {
-				gate[e] = refAct(c.Act, gate[e]) * up[e]
+				gate[e] = refAct(string(c.Act), gate[e]) * up[e]
 			}
 			ffn := refLinear(gate, r.t(p+"mlp.down_proj.weight"), d)
 			if c.PostNorms {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nrgraph/nrgraph/graph"
 )
@@ -171,7 +172,7 @@ const (
 // (FusedStep) or gradients (GradientsOnly).
 func BuildTrainGraph(m Model, opt graph.AdamW, variant TrainVariant) (*graph.Graph, *Extended, error) {
 	var e *Extended
-	g, err := graph.Build("train_"+m.Ext.Method, func(g *graph.Graph) {
+	g, err := graph.Build("train_"+string(m.Ext.Method), func(g *graph.Graph) {
 		e = BuildExtended(g, m)
 		if len(e.Trainable) == 0 {
 			panic(&graph.Error{Op: "TrainStep", Err: fmt.Errorf("method %s has no trainable tensors", m.Ext.Method)})
@@ -190,11 +191,7 @@ func BuildTrainGraph(m Model, opt graph.AdamW, variant TrainVariant) (*graph.Gra
 // decayed: weight decay applies to matrices, not to norms, biases or gates'
 // biases (vectors).
 func decayed(name string) bool {
-	return !(hasSuffix(name, "norm.weight") || hasSuffix(name, ".bias"))
-}
-
-func hasSuffix(s, suffix string) bool {
-	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+	return !(strings.HasSuffix(name, "norm.weight") || strings.HasSuffix(name, ".bias"))
 }
 
 // BuildApplyGraph builds the update-only graph matching a GradientsOnly
@@ -215,7 +212,7 @@ func BuildApplyGraph(e *Extended, opt graph.AdamW) (*graph.Graph, error) {
 // checkpoint of the build.
 func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
 	var e *Extended
-	g, err := graph.Build("score_"+m.Ext.Method, func(g *graph.Graph) {
+	g, err := graph.Build("score_"+string(m.Ext.Method), func(g *graph.Graph) {
 		e = BuildExtended(g, m)
 		targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
 		target, logp := targetAndLogProbs(e.Logits, targets)
@@ -237,6 +234,22 @@ func BuildLogitsGraph(m Model) (*graph.Graph, error) {
 		e := BuildExtended(g, m)
 		g.Output("logits", e.Logits)
 	})
+}
+
+// BuildBackboneLogitsGraph is the plain backbone's inference graph: no
+// extension at all, every tensor an initializer. Exports without adapters
+// (--no-adapters, --gates off, merged LoRA, finetuned weights) use it, and
+// it is the reference the neutrality tests compare extended models with.
+func BuildBackboneLogitsGraph(c Config, w Weights) (*graph.Graph, error) {
+	return graph.Build("logits", func(g *graph.Graph) {
+		g.Output("logits", BuildForward(g, c, w, ForwardOptions{}).Logits)
+	})
+}
+
+// Overlay serves the tensors in over (trained or merged values) and the
+// rest from base.
+func Overlay(base Weights, over map[string]*graph.Data) Weights {
+	return overlay{base: base, over: over}
 }
 
 // overlay serves some tensors from over (trained values) and the rest from

@@ -111,18 +111,10 @@ func newExecutor(cfg RunConfig, m *build.Manifest, state *stateTensors) (*execut
 		}
 		e.gradSum = map[string][]float32{}
 		for _, p := range m.Params {
-			e.gradSum[p.Name] = make([]float32, numel(p.Shape))
+			e.gradSum[p.Name] = make([]float32, p.Numel())
 		}
 	}
 	return e, nil
-}
-
-func numel(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 func (e *executor) close() {

@@ -5,11 +5,24 @@ import (
 	"math"
 )
 
+// ScheduleKind is the learning-rate decay after warmup.
+type ScheduleKind string
+
+// The schedules.
+const (
+	Cosine   ScheduleKind = "cosine"
+	Linear   ScheduleKind = "linear"
+	Constant ScheduleKind = "constant"
+)
+
+// ScheduleKinds lists every schedule.
+var ScheduleKinds = []ScheduleKind{Cosine, Linear, Constant}
+
 // Schedule is the learning rate as a function of the step (1-based):
 // linear warmup over Warmup steps to Peak, then cosine or linear decay to
 // Peak·MinRatio at Steps, or constant.
 type Schedule struct {
-	Kind     string // "cosine", "linear" or "constant"
+	Kind     ScheduleKind
 	Peak     float64
 	Warmup   int
 	Steps    int
@@ -19,7 +32,7 @@ type Schedule struct {
 // Validate checks the schedule.
 func (s Schedule) Validate() error {
 	switch s.Kind {
-	case "cosine", "linear", "constant":
+	case Cosine, Linear, Constant:
 	default:
 		return fmt.Errorf("schedule %q: want cosine, linear or constant", s.Kind)
 	}
@@ -37,13 +50,13 @@ func (s Schedule) LR(step int) float64 {
 	if s.Warmup > 0 && step <= s.Warmup {
 		return s.Peak * float64(step) / float64(s.Warmup)
 	}
-	if s.Kind == "constant" || s.Steps <= s.Warmup {
+	if s.Kind == Constant || s.Steps <= s.Warmup {
 		return s.Peak
 	}
 	progress := math.Min(1, float64(step-s.Warmup)/float64(s.Steps-s.Warmup))
 	floor := s.Peak * s.MinRatio
 	switch s.Kind {
-	case "cosine":
+	case Cosine:
 		return floor + (s.Peak-floor)*0.5*(1+math.Cos(math.Pi*progress))
 	default:
 		return floor + (s.Peak-floor)*(1-progress)

@@ -12,42 +12,46 @@ import (
 	"time"
 
 	"github.com/nrgraph/nrgraph/data"
-	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/models/build"
-	"github.com/nrgraph/nrgraph/runtime"
 )
 
 // RunConfig is a training run's resolved configuration; it is saved in the
 // run directory and its hash guards resumption.
 type RunConfig struct {
-	Build       string   `json:"build"`
-	New         []string `json:"new"`
-	Orig        []string `json:"orig,omitempty"`
-	P           float64  `json:"p"`
-	Steps       int      `json:"steps"`
-	Batch       int      `json:"batch"`
-	MicroBatch  int      `json:"micro_batch"`
-	LR          float64  `json:"lr"`
-	Warmup      int      `json:"warmup"`
-	Schedule    string   `json:"schedule"`
-	MinLRRatio  float64  `json:"min_lr_ratio"`
-	EvalEvery   int      `json:"eval_every"`
-	EvalNew     []string `json:"eval_new,omitempty"`
-	EvalOrig    []string `json:"eval_orig,omitempty"`
-	EvalBatches int      `json:"eval_batches"`
-	SaveEvery   int      `json:"save_every"`
-	KeepLast    int      `json:"keep_last"`
-	Out         string   `json:"out"`
-	Seed        uint64   `json:"seed"`
-	Threads     int      `json:"threads"`
-	Provider    string   `json:"provider"`
+	Build       string       `json:"build"`
+	New         []string     `json:"new"`
+	Orig        []string     `json:"orig,omitempty"`
+	P           float64      `json:"p"`
+	Steps       int          `json:"steps"`
+	Batch       int          `json:"batch"`
+	MicroBatch  int          `json:"micro_batch"`
+	LR          float64      `json:"lr"`
+	Warmup      int          `json:"warmup"`
+	Schedule    ScheduleKind `json:"schedule"`
+	MinLRRatio  float64      `json:"min_lr_ratio"`
+	EvalEvery   int          `json:"eval_every"`
+	EvalNew     []string     `json:"eval_new,omitempty"`
+	EvalOrig    []string     `json:"eval_orig,omitempty"`
+	EvalBatches int          `json:"eval_batches"`
+	SaveEvery   int          `json:"save_every"`
+	KeepLast    int          `json:"keep_last"`
+	Out         string       `json:"out"`
+	Seed        uint64       `json:"seed"`
+	Threads     int          `json:"threads"`
+	Provider    string       `json:"provider"`
+}
+
+// DefaultRunConfig holds the defaults of `nrgraph train`'s flags: the
+// paper's settings where it gives them (p = 0.1, lr 2e-4 for adapters).
+func DefaultRunConfig() RunConfig {
+	return RunConfig{P: 0.1, Steps: 1000, Batch: 16, LR: 2e-4, Warmup: 100, Schedule: Cosine, MinLRRatio: 0.1,
+		EvalBatches: 8, SaveEvery: 100, KeepLast: 3, Seed: 1, Provider: "cpu"}
 }
 
 // Defaults fills unset fields with the paper's / usual values.
 func (c *RunConfig) Defaults() {
 	if c.Schedule == "" {
-		c.Schedule = "cosine"
+		c.Schedule = Cosine
 	}
 	if c.MicroBatch == 0 {
 		c.MicroBatch = c.Batch
@@ -327,7 +331,3 @@ func (t *Trainer) Params() map[string][]float32 {
 	}
 	return out
 }
-
-var _ = graph.StepInput
-var _ = models.Domain
-var _ = runtime.CPU

@@ -5,6 +5,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/models/build"
@@ -17,26 +19,24 @@ func init() {
 // extensionFlags are the method knobs shared by build (and from-scratch
 // training).
 type extensionFlags struct {
-	method, init, gate, localLoss string
-	capacity, alpha, loraAlpha    float64
-	seed                          int64
+	method                     models.Method
+	init                       models.Init
+	gate                       models.Gate
+	localLoss                  models.LocalLoss
+	capacity, alpha, loraAlpha float64
+	seed                       int64
 }
 
-func (e *extensionFlags) register(fs flagSet) {
-	fs.StringVar(&e.method, "method", models.NeutralResidues, "extension method: neutral-residues, sigmoid-gate, adapters, lora, finetune")
+func (e *extensionFlags) register(fs *pflag.FlagSet) {
+	e.method = models.NeutralResidues
+	enumVar(fs, &e.method, "method", models.Methods, "extension method: neutral-residues, sigmoid-gate, adapters, lora, finetune")
 	fs.Float64Var(&e.capacity, "capacity", 0.2, "fraction of backbone parameters to add (0.05, 0.1, 0.2, 0.5)")
 	fs.Float64Var(&e.alpha, "alpha", 0.01, "weight of the local loss")
-	fs.StringVar(&e.init, "init", "", "adapter init: lowvar (variance 1/(d·L)) or he (2/d); default from --method")
-	fs.StringVar(&e.gate, "gate", "", "block gate: relu, sigmoid or none; default from --method")
-	fs.StringVar(&e.localLoss, "local-loss", "", "local loss: l1, ce or none; default from --method")
+	enumVar(fs, &e.init, "init", []models.Init{models.InitLowVar, models.InitHe}, "adapter init: lowvar (variance 1/(d·L)) or he (2/d); default from --method")
+	enumVar(fs, &e.gate, "gate", []models.Gate{models.GateReLU, models.GateSigmoid, models.GateNone}, "block gate: relu, sigmoid or none; default from --method")
+	enumVar(fs, &e.localLoss, "local-loss", []models.LocalLoss{models.LocalLossL1, models.LocalLossCE, models.LocalLossNone}, "local loss: l1, ce or none; default from --method")
 	fs.Float64Var(&e.loraAlpha, "lora-alpha", 0, "LoRA scaling numerator α (scaling α/r; 0 means α = r)")
 	fs.Int64Var(&e.seed, "seed", 1, "initialisation seed")
-}
-
-type flagSet interface {
-	StringVar(p *string, name, value, usage string)
-	Float64Var(p *float64, name string, value float64, usage string)
-	Int64Var(p *int64, name string, value int64, usage string)
 }
 
 func (e *extensionFlags) config() (models.ExtensionConfig, error) {
@@ -104,21 +104,10 @@ func describeBuild(m *build.Manifest) string {
 	default:
 		s += fmt.Sprintf("method:   %s\n", m.Extension.Method)
 	}
-	trainable := int64(0)
-	for _, p := range m.Params {
-		trainable += numel(p.Shape)
-	}
+	trainable := m.TrainableParams()
 	s += fmt.Sprintf("added:    %d parameters (%.2f%% of the backbone)\n", m.AddedParams, 100*float64(m.AddedParams)/float64(m.BackboneParams))
 	s += fmt.Sprintf("trained:  %d parameters in %d tensors\n", trainable, len(m.Params))
 	return s
-}
-
-func numel(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 func human(n int64) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,30 +25,21 @@ func init() {
 }
 
 func runTrain(args []string) error {
+	// One source of truth: the run configuration starts from the defaults,
+	// then the --config file, and the flags are registered with those
+	// values as their defaults, so exactly the flags given on the command
+	// line override the file.
+	c := trainer.DefaultRunConfig()
+	configFile := configFileArg(args)
+	if configFile != "" {
+		var err error
+		if c, err = readRunConfig(configFile, c); err != nil {
+			return err
+		}
+	}
 	fs := newFlagSet("train", "--build BUILD_DIR --new SHARDS [--orig SHARDS --p 0.1] --steps N --out RUN_DIR [flags]")
-	var c trainer.RunConfig
-	configFile := fs.String("config", "", "run configuration file (YAML or JSON, keys as in RUN_DIR/config.json); flags override it")
-	fs.StringVar(&c.Build, "build", "", "build directory written by nrgraph build")
-	fs.StringSliceVar(&c.New, "new", nil, "new-domain token shards (files, stems or directories)")
-	fs.StringSliceVar(&c.Orig, "orig", nil, "original-domain token shards, mixed in with probability --p")
-	fs.Float64Var(&c.P, "p", 0.1, "probability that a training sequence comes from --orig (paper: 0.1)")
-	fs.IntVar(&c.Steps, "steps", 1000, "optimizer steps")
-	fs.IntVar(&c.Batch, "batch", 16, "sequences per optimizer step")
-	fs.IntVar(&c.MicroBatch, "micro-batch", 0, "sequences per forward/backward (gradients accumulate; default --batch)")
-	fs.Float64Var(&c.LR, "lr", 2e-4, "peak learning rate (paper: 2e-4 adapters/neutral residues, 5e-5 finetune/LoRA)")
-	fs.IntVar(&c.Warmup, "warmup", 100, "linear warmup steps")
-	fs.StringVar(&c.Schedule, "schedule", "cosine", "learning-rate schedule after warmup: cosine, linear or constant")
-	fs.Float64Var(&c.MinLRRatio, "min-lr-ratio", 0.1, "final learning rate as a fraction of --lr")
-	fs.IntVar(&c.EvalEvery, "eval-every", 0, "evaluate held-out loss every K steps (0: never)")
-	fs.StringSliceVar(&c.EvalNew, "eval-new", nil, "held-out new-domain token shards")
-	fs.StringSliceVar(&c.EvalOrig, "eval-orig", nil, "held-out original-domain token shards")
-	fs.IntVar(&c.EvalBatches, "eval-batches", 8, "micro-batches per held-out evaluation")
-	fs.IntVar(&c.SaveEvery, "save-every", 100, "checkpoint every S steps (and at the end)")
-	fs.IntVar(&c.KeepLast, "keep-last", 3, "checkpoints to keep")
-	fs.StringVar(&c.Out, "out", "", "run directory (checkpoints, metrics.jsonl, config.json)")
-	fs.Uint64Var(&c.Seed, "seed", 1, "data-order seed")
-	fs.IntVar(&c.Threads, "threads", 0, "ONNX Runtime intra-op threads (0: all CPUs)")
-	fs.StringVar(&c.Provider, "provider", "cpu", "execution provider: cpu, cuda or tensorrt (needs --ort-lib of a GPU build)")
+	fs.String("config", configFile, "run configuration file (YAML or JSON, keys as in RUN_DIR/config.json); flags override it")
+	registerRunFlags(fs, &c)
 	resume := fs.Bool("resume", false, "continue from the latest checkpoint in --out")
 	fromScratch := fs.Bool("from-scratch", false, "pretrain a backbone: build --model's config.json with random weights (all trainable) into RUN_DIR/build")
 	modelDir := fs.String("model", "", "with --from-scratch: directory with config.json and tokenizer.json")
@@ -57,22 +49,22 @@ func runTrain(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *configFile != "" {
-		// Flag defaults, then the file's keys, then flags given explicitly.
-		fromFile, err := readRunConfig(*configFile, c)
-		if err != nil {
-			return err
-		}
-		c = mergeFlags(fs, fromFile, c)
-	}
-	if err := initRuntime(*ortLib); err != nil {
-		return err
-	}
 	if *fromScratch {
 		if *modelDir == "" || c.Out == "" {
 			return fmt.Errorf("--from-scratch needs --model (config.json + tokenizer.json) and --out")
 		}
 		c.Build = filepath.Join(c.Out, "build")
+	}
+	// Flags are checked before ONNX Runtime loads (a second or more).
+	checked := c
+	checked.Defaults()
+	if err := checked.Validate(); err != nil {
+		return err
+	}
+	if err := initRuntime(*ortLib); err != nil {
+		return err
+	}
+	if *fromScratch {
 		if _, err := os.Stat(filepath.Join(c.Build, build.ManifestFile)); err != nil || !*resume {
 			ext, _ := models.DefaultExtension(models.Finetune)
 			opt := graph.DefaultAdamW()
@@ -122,35 +114,41 @@ func readRunConfig(path string, base trainer.RunConfig) (trainer.RunConfig, erro
 	return c, nil
 }
 
-// mergeFlags starts from the file and applies every flag set on the
-// command line.
-func mergeFlags(fs *pflag.FlagSet, file, flags trainer.RunConfig) trainer.RunConfig {
-	out := file
-	set := func(name string, apply func()) {
-		if fs.Changed(name) {
-			apply()
-		}
-	}
-	set("build", func() { out.Build = flags.Build })
-	set("new", func() { out.New = flags.New })
-	set("orig", func() { out.Orig = flags.Orig })
-	set("p", func() { out.P = flags.P })
-	set("steps", func() { out.Steps = flags.Steps })
-	set("batch", func() { out.Batch = flags.Batch })
-	set("micro-batch", func() { out.MicroBatch = flags.MicroBatch })
-	set("lr", func() { out.LR = flags.LR })
-	set("warmup", func() { out.Warmup = flags.Warmup })
-	set("schedule", func() { out.Schedule = flags.Schedule })
-	set("min-lr-ratio", func() { out.MinLRRatio = flags.MinLRRatio })
-	set("eval-every", func() { out.EvalEvery = flags.EvalEvery })
-	set("eval-new", func() { out.EvalNew = flags.EvalNew })
-	set("eval-orig", func() { out.EvalOrig = flags.EvalOrig })
-	set("eval-batches", func() { out.EvalBatches = flags.EvalBatches })
-	set("save-every", func() { out.SaveEvery = flags.SaveEvery })
-	set("keep-last", func() { out.KeepLast = flags.KeepLast })
-	set("out", func() { out.Out = flags.Out })
-	set("seed", func() { out.Seed = flags.Seed })
-	set("threads", func() { out.Threads = flags.Threads })
-	set("provider", func() { out.Provider = flags.Provider })
-	return out
+// registerRunFlags binds the run flags to c, each defaulting to c's value
+// (the defaults, or what the --config file set).
+func registerRunFlags(fs *pflag.FlagSet, c *trainer.RunConfig) {
+	fs.StringVar(&c.Build, "build", c.Build, "build directory written by nrgraph build")
+	fs.StringSliceVar(&c.New, "new", c.New, "new-domain token shards (files, stems or directories)")
+	fs.StringSliceVar(&c.Orig, "orig", c.Orig, "original-domain token shards, mixed in with probability --p")
+	fs.Float64Var(&c.P, "p", c.P, "probability that a training sequence comes from --orig (paper: 0.1)")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "optimizer steps")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "sequences per optimizer step")
+	fs.IntVar(&c.MicroBatch, "micro-batch", c.MicroBatch, "sequences per forward/backward (gradients accumulate; default --batch)")
+	fs.Float64Var(&c.LR, "lr", c.LR, "peak learning rate (paper: 2e-4 adapters/neutral residues, 5e-5 finetune/LoRA)")
+	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "linear warmup steps")
+	enumVar(fs, &c.Schedule, "schedule", trainer.ScheduleKinds, "learning-rate schedule after warmup: cosine, linear or constant")
+	fs.Float64Var(&c.MinLRRatio, "min-lr-ratio", c.MinLRRatio, "final learning rate as a fraction of --lr")
+	fs.IntVar(&c.EvalEvery, "eval-every", c.EvalEvery, "evaluate held-out loss every K steps (0: never)")
+	fs.StringSliceVar(&c.EvalNew, "eval-new", c.EvalNew, "held-out new-domain token shards")
+	fs.StringSliceVar(&c.EvalOrig, "eval-orig", c.EvalOrig, "held-out original-domain token shards")
+	fs.IntVar(&c.EvalBatches, "eval-batches", c.EvalBatches, "micro-batches per held-out evaluation")
+	fs.IntVar(&c.SaveEvery, "save-every", c.SaveEvery, "checkpoint every S steps (and at the end)")
+	fs.IntVar(&c.KeepLast, "keep-last", c.KeepLast, "checkpoints to keep")
+	fs.StringVar(&c.Out, "out", c.Out, "run directory (checkpoints, metrics.jsonl, config.json)")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "data-order seed")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "ONNX Runtime intra-op threads (0: all CPUs)")
+	fs.StringVar(&c.Provider, "provider", c.Provider, "execution provider: cpu, cuda or tensorrt (needs --ort-lib of a GPU build)")
+}
+
+// configFileArg finds --config in args before the real parse, which needs
+// the file's values as flag defaults.
+func configFileArg(args []string) string {
+	pre := pflag.NewFlagSet("train", pflag.ContinueOnError)
+	pre.ParseErrorsWhitelist.UnknownFlags = true
+	pre.Usage = func() {}
+	pre.SetOutput(io.Discard)
+	path := pre.String("config", "", "")
+	pre.BoolP("help", "h", false, "")
+	_ = pre.Parse(args) // errors are the real parse's to report
+	return *path
 }

@@ -65,7 +65,7 @@ type EvalOptions struct {
 func Evaluate(o EvalOptions) (*evaltasks.MethodResult, error) {
 	res := &evaltasks.MethodResult{Method: o.Label, LearningRate: o.LR}
 	if res.Method == "" {
-		res.Method = o.Scorer.Manifest().Extension.Method
+		res.Method = string(o.Scorer.Manifest().Extension.Method)
 	}
 	for _, spec := range o.Tasks {
 		task, err := evaltasks.Open(spec.Format, spec.Path, spec.FewshotPath)

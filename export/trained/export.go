@@ -139,7 +139,7 @@ func Export(o ExportOptions) error {
 	}
 	path := filepath.Join(o.Out, ExportONNX)
 	if err := export.Save(g, path, export.Options{Metadata: map[string]string{
-		"nrgraph_version": build.Version, "method": man.Extension.Method, "gates": gatesLabel(o),
+		"nrgraph_version": build.Version, "method": string(man.Extension.Method), "gates": gatesLabel(o),
 	}}); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func TestExportMatchesTrainedModel(t *testing.T) {
 		return runLogits(t, g, nil)
 	}()
 	for _, method := range models.Methods {
-		t.Run(method, func(t *testing.T) {
+		t.Run(string(method), func(t *testing.T) {
 			dir := t.TempDir()
 			ext, _ := models.DefaultExtension(method)
 			man, err := build.Build(build.BuildOptions{Config: &c, Weights: w, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: filepath.Join(dir, "build")})

@@ -51,7 +51,7 @@ type Run struct {
 }
 
 // New writes the shards and builds the given method at seq 16.
-func New(t testing.TB, method string) Run {
+func New(t testing.TB, method models.Method) Run {
 	dir := t.TempDir()
 	f := Run{Build: filepath.Join(dir, "build"), NewShard: filepath.Join(dir, "new"), OrigShard: filepath.Join(dir, "orig"),
 		EvalNew: filepath.Join(dir, "eval_new"), EvalOrig: filepath.Join(dir, "eval_orig")}

@@ -95,7 +95,7 @@ func Build(o BuildOptions) (*Manifest, error) {
 		Optimizer:      OptimizerConfig{Beta1: o.Opt.Beta1, Beta2: o.Opt.Beta2, Eps: o.Opt.Eps, WeightDecay: o.Opt.WeightDecay, ClipNorm: o.Opt.ClipNorm},
 		BackboneParams: cfg.NumParams(), Graphs: map[string]GraphIO{}, TokenizerHash: tokHash,
 	}
-	meta := map[string]string{"nrgraph_version": Version, "method": o.Ext.Method}
+	meta := map[string]string{"nrgraph_version": Version, "method": string(o.Ext.Method)}
 	save := func(key, file string, g *graph.Graph) error {
 		start := time.Now()
 		if err := export.Save(g, filepath.Join(o.Out, file), export.Options{Metadata: meta}); err != nil {

@@ -93,6 +93,24 @@ func (m *Manifest) Write(buildDir string) error {
 	return export.WriteFileAtomic(filepath.Join(buildDir, ManifestFile), append(raw, '\n'))
 }
 
+// TrainableParams counts the elements of every trainable tensor.
+func (m *Manifest) TrainableParams() int64 {
+	var n int64
+	for _, p := range m.Params {
+		n += p.Numel()
+	}
+	return n
+}
+
+// Numel is the tensor's element count.
+func (p ParamEntry) Numel() int64 {
+	n := int64(1)
+	for _, d := range p.Shape {
+		n *= d
+	}
+	return n
+}
+
 // ParamNames lists the trainable tensors in graph order.
 func (m *Manifest) ParamNames() []string {
 	names := make([]string, len(m.Params))

@@ -31,13 +31,15 @@ type ExperimentData struct {
 
 // Run is one extension run of an experiment.
 type Run struct {
-	Method string
-	Ext    models.ExtensionConfig
-	P      float64
-	LR     float64
-	Steps  int
-	Batch  int
-	Seq    int
+	// Label names the run in tables and plots: the method, or the
+	// ablation's variant.
+	Label string
+	Ext   models.ExtensionConfig
+	P     float64
+	LR    float64
+	Steps int
+	Batch int
+	Seq   int
 }
 
 // Outcome is held-out bits per byte before and after a run.
@@ -93,7 +95,7 @@ func Experiment(ctx context.Context, d ExperimentData, runs []Run) ([]Outcome, e
 	for _, r := range runs {
 		o, err := d.run(ctx, shards, r)
 		if err != nil {
-			return out, fmt.Errorf("%s p=%g: %w", r.Method, r.P, err)
+			return out, fmt.Errorf("%s p=%g: %w", r.Label, r.P, err)
 		}
 		out = append(out, o)
 	}
@@ -106,7 +108,7 @@ func (d ExperimentData) run(ctx context.Context, shards string, r Run) (Outcome,
 	variant := fmt.Sprintf("%s_gate-%s_loss-%s_init-%s_cap%g_alpha%g_seq%d", e.Method, e.Gate, e.LocalLoss, e.Init, e.Capacity, e.Alpha, r.Seq)
 	o := Outcome{Run: r, BuildDir: filepath.Join(d.Work, "build_"+variant), RunDir: filepath.Join(d.Work, fmt.Sprintf("run_%s_p%g_lr%g", variant, r.P, r.LR))}
 	if _, err := os.Stat(filepath.Join(o.BuildDir, build.ManifestFile)); err != nil {
-		fmt.Fprintf(d.Log, "\nnrgraph build --model %s --method %s --seq %d\n", d.Model, r.Method, r.Seq)
+		fmt.Fprintf(d.Log, "\nnrgraph build --model %s --method %s --seq %d\n", d.Model, r.Ext.Method, r.Seq)
 		man, err := build.Build(build.BuildOptions{ModelDir: d.Model, Ext: r.Ext, Opt: graph.DefaultAdamW(), Seq: r.Seq, Out: o.BuildDir, Log: d.Log})
 		if err != nil {
 			return o, err
@@ -123,7 +125,7 @@ func (d ExperimentData) run(ctx context.Context, shards string, r Run) (Outcome,
 	if r.P > 0 {
 		cfg.Orig = []string{filepath.Join(shards, "en_orig")}
 	}
-	fmt.Fprintf(d.Log, "\nnrgraph train --method %s --p %g --lr %g --steps %d --batch %d --seq %d\n", r.Method, r.P, r.LR, r.Steps, r.Batch, r.Seq)
+	fmt.Fprintf(d.Log, "\nnrgraph train --method %s --p %g --lr %g --steps %d --batch %d --seq %d\n", r.Ext.Method, r.P, r.LR, r.Steps, r.Batch, r.Seq)
 	tr, err := trainer.New(cfg, false, d.Log)
 	if err != nil {
 		return o, err
@@ -147,7 +149,7 @@ func (d ExperimentData) run(ctx context.Context, shards string, r Run) (Outcome,
 
 // PaperLR is the paper's learning rate per method (Section 4.1): 5e-5 for
 // finetuning and LoRA, 2e-4 for adapters and neutral residues.
-func PaperLR(method string) float64 {
+func PaperLR(method models.Method) float64 {
 	if method == models.Finetune || method == models.LoRA {
 		return 5e-5
 	}
@@ -161,7 +163,7 @@ func ReproRuns(steps int, lrScale float64) []Run {
 	for _, p := range []float64{0, 0.1} {
 		for _, m := range models.Methods {
 			ext, _ := models.DefaultExtension(m)
-			runs = append(runs, Run{Method: m, Ext: ext, P: p, LR: PaperLR(m) * lrScale, Steps: steps, Batch: 8, Seq: 128})
+			runs = append(runs, Run{Label: string(m), Ext: ext, P: p, LR: PaperLR(m) * lrScale, Steps: steps, Batch: 8, Seq: 128})
 		}
 	}
 	return runs
@@ -176,7 +178,7 @@ func AblationRuns(steps int, lrScale float64) []Run {
 	variant := func(label string, change func(e *models.ExtensionConfig)) Run {
 		e := base
 		change(&e)
-		return Run{Method: label, Ext: e, P: 0.1, LR: lr, Steps: steps, Batch: 8, Seq: 128}
+		return Run{Label: label, Ext: e, P: 0.1, LR: lr, Steps: steps, Batch: 8, Seq: 128}
 	}
 	return []Run{
 		variant("gate none + l1", func(e *models.ExtensionConfig) { e.Gate = "none" }),
@@ -200,7 +202,7 @@ func Table(outs []Outcome) string {
 		fmt.Fprintf(&b, "| backbone | – | – | %.4f | %.4f |\n", outs[0].BackboneEN, outs[0].BackboneFR)
 	}
 	for _, o := range outs {
-		fmt.Fprintf(&b, "| %s | %g | %g | %.4f | %.4f |\n", o.Run.Method, o.Run.P, o.Run.LR, o.EN, o.FR)
+		fmt.Fprintf(&b, "| %s | %g | %g | %.4f | %.4f |\n", o.Run.Label, o.Run.P, o.Run.LR, o.EN, o.FR)
 	}
 	return b.String()
 }
@@ -213,7 +215,7 @@ func Plot(path string, outs []Outcome) error {
 	}
 	points := []evaltasks.TradeoffPoint{{Method: "backbone", X: outs[0].BackboneEN, Y: outs[0].BackboneFR}}
 	for _, o := range outs {
-		points = append(points, evaltasks.TradeoffPoint{Method: o.Run.Method, Label: fmt.Sprintf("p=%g", o.Run.P), X: o.EN, Y: o.FR})
+		points = append(points, evaltasks.TradeoffPoint{Method: o.Run.Label, Label: fmt.Sprintf("p=%g", o.Run.P), X: o.EN, Y: o.FR})
 	}
 	f, err := os.Create(path)
 	if err != nil {
@@ -247,7 +249,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	}
 	fmt.Fprintf(log, "nrgraph demo: extend the embedded English backbone to French with neutral residues\n\n%s", info)
 	ext, _ := models.DefaultExtension(models.NeutralResidues)
-	outs, err := Experiment(ctx, o.ExperimentData, []Run{{Method: models.NeutralResidues, Ext: ext, P: 0.1, LR: o.LR, Steps: o.Steps, Batch: 8, Seq: 128}})
+	outs, err := Experiment(ctx, o.ExperimentData, []Run{{Label: string(models.NeutralResidues), Ext: ext, P: 0.1, LR: o.LR, Steps: o.Steps, Batch: 8, Seq: 128}})
 	if err != nil {
 		return err
 	}
