@@ -24,57 +24,72 @@ func init() {
 	register(subcommand{name: "train", summary: "train a build on token shards (mixing, checkpoints, resume, eval)", run: runTrain})
 }
 
-func runTrain(args []string) error {
-	// One source of truth: the run configuration starts from the defaults,
-	// then the --config file, and the flags are registered with those
-	// values as their defaults, so exactly the flags given on the command
-	// line override the file.
-	c := trainer.DefaultRunConfig()
+// trainArgs is `nrgraph train`'s command line, parsed and checked.
+type trainArgs struct {
+	run                 trainer.RunConfig
+	resume, fromScratch bool
+	modelDir, ortLib    string
+	seq                 int
+	initStd             float64
+}
+
+// parseTrainArgs resolves the run configuration with one source of truth:
+// the defaults, then the --config file, then the flags, which are
+// registered with those values as their defaults so that exactly the flags
+// given on the command line override the file. It checks everything before
+// ONNX Runtime loads.
+func parseTrainArgs(args []string) (trainArgs, error) {
+	a := trainArgs{run: trainer.DefaultRunConfig()}
 	configFile := configFileArg(args)
 	if configFile != "" {
 		var err error
-		if c, err = readRunConfig(configFile, c); err != nil {
-			return err
+		if a.run, err = readRunConfig(configFile, a.run); err != nil {
+			return a, err
 		}
 	}
 	fs := newFlagSet("train", "--build BUILD_DIR --new SHARDS [--orig SHARDS --p 0.1] --steps N --out RUN_DIR [flags]")
 	fs.String("config", configFile, "run configuration file (YAML or JSON, keys as in RUN_DIR/config.json); flags override it")
-	registerRunFlags(fs, &c)
-	resume := fs.Bool("resume", false, "continue from the latest checkpoint in --out")
-	fromScratch := fs.Bool("from-scratch", false, "pretrain a backbone: build --model's config.json with random weights (all trainable) into RUN_DIR/build")
-	modelDir := fs.String("model", "", "with --from-scratch: directory with config.json and tokenizer.json")
-	seq := fs.Int("seq", 256, "with --from-scratch: sequence length")
-	initStd := fs.Float64("init-std", 0.02, "with --from-scratch: standard deviation of the random init")
-	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
+	registerRunFlags(fs, &a.run)
+	fs.BoolVar(&a.resume, "resume", false, "continue from the latest checkpoint in --out")
+	fs.BoolVar(&a.fromScratch, "from-scratch", false, "pretrain a backbone: build --model's config.json with random weights (all trainable) into RUN_DIR/build")
+	fs.StringVar(&a.modelDir, "model", "", "with --from-scratch: directory with config.json and tokenizer.json")
+	fs.IntVar(&a.seq, "seq", 256, "with --from-scratch: sequence length")
+	fs.Float64Var(&a.initStd, "init-std", 0.02, "with --from-scratch: standard deviation of the random init")
+	fs.StringVar(&a.ortLib, "ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return a, err
 	}
-	if *fromScratch {
-		if *modelDir == "" || c.Out == "" {
-			return fmt.Errorf("--from-scratch needs --model (config.json + tokenizer.json) and --out")
+	if a.fromScratch {
+		if a.modelDir == "" || a.run.Out == "" {
+			return a, fmt.Errorf("--from-scratch needs --model (config.json + tokenizer.json) and --out")
 		}
-		c.Build = filepath.Join(c.Out, "build")
+		a.run.Build = filepath.Join(a.run.Out, "build")
 	}
-	// Flags are checked before ONNX Runtime loads (a second or more).
-	checked := c
+	checked := a.run
 	checked.Defaults()
-	if err := checked.Validate(); err != nil {
+	return a, checked.Validate()
+}
+
+func runTrain(args []string) error {
+	a, err := parseTrainArgs(args)
+	if err != nil {
 		return err
 	}
-	if err := initRuntime(*ortLib); err != nil {
+	c := a.run
+	if err := initRuntime(a.ortLib); err != nil {
 		return err
 	}
-	if *fromScratch {
-		if _, err := os.Stat(filepath.Join(c.Build, build.ManifestFile)); err != nil || !*resume {
+	if a.fromScratch {
+		if _, err := os.Stat(filepath.Join(c.Build, build.ManifestFile)); err != nil || !a.resume {
 			ext, _ := models.DefaultExtension(models.Finetune)
 			opt := graph.DefaultAdamW()
-			fmt.Fprintf(os.Stderr, "building %s from scratch into %s\n", *modelDir, c.Build)
-			if _, err := build.Build(build.BuildOptions{ModelDir: *modelDir, RandomInit: true, InitStd: *initStd, Ext: ext, Opt: opt, Seq: *seq, Out: c.Build, Log: os.Stderr}); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s from scratch into %s\n", a.modelDir, c.Build)
+			if _, err := build.Build(build.BuildOptions{ModelDir: a.modelDir, RandomInit: true, InitStd: a.initStd, Ext: ext, Opt: opt, Seq: a.seq, Out: c.Build, Log: os.Stderr}); err != nil {
 				return err
 			}
 		}
 	}
-	tr, err := trainer.New(c, *resume, os.Stderr)
+	tr, err := trainer.New(c, a.resume, os.Stderr)
 	if err != nil {
 		return err
 	}

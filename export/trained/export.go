@@ -53,11 +53,14 @@ const (
 // self-contained inference ONNX (logits; adapters and gates inside, LoRA
 // merged into the weights).
 func Export(o ExportOptions) error {
-	log := o.Log
-	if log == nil {
-		log = io.Discard
+	if o.Log == nil {
+		o.Log = io.Discard
 	}
 	man, err := build.ReadManifest(o.Build)
+	if err != nil {
+		return err
+	}
+	hfDType, err := o.check(man)
 	if err != nil {
 		return err
 	}
@@ -71,71 +74,34 @@ func Export(o ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, w := o.Config, o.Weights
-	switch {
-	case cfg != nil && w != nil:
-	case man.Extension.Method == models.Finetune:
-		// Every backbone tensor was trained: the checkpoint is the model
-		// (this also covers pretraining from scratch, which has no weights).
-		c := man.Config
-		tw := models.MapWeights{}
-		for _, p := range man.Params {
-			tw[p.Name] = graph.NewData(p.Shape, trained[p.Name])
-		}
-		cfg, w = &c, tw
-	case man.ModelDir == "":
-		return fmt.Errorf("build %s has no model directory recorded; cannot load the backbone", o.Build)
-	default:
-		c, weights, err := models.LoadModelDir(man.ModelDir)
-		if err != nil {
-			return err
-		}
-		cfg, w = &c, weights
-	}
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return err
-	}
 	baked := map[string]*graph.Data{}
-	var adapterNames []string
 	for _, p := range man.Params {
 		vals, ok := trained[p.Name]
 		if !ok {
 			return fmt.Errorf("%s: tensor %q missing", stateFile, p.Name)
 		}
 		baked[p.Name] = graph.NewData(p.Shape, vals)
-		adapterNames = append(adapterNames, p.Name)
 	}
-	if !o.NoAdapters {
-		if err := writePEFT(o.Out, man, trained, adapterNames); err != nil {
-			return err
-		}
-	}
-	model := models.Model{Config: *cfg, Weights: w, Ext: man.Extension, Baked: baked}
-	switch {
-	case o.NoAdapters || o.GatesOff:
-		model.Ext, _ = models.DefaultExtension(models.Adapters)
-		model.Ext.GatesOff = true
-		model.Baked = map[string]*graph.Data{}
-		if !o.NoAdapters && man.Extension.Method == models.Finetune {
-			return fmt.Errorf("--gates off has no meaning for finetuning (no adapters); use --no-adapters for the original backbone")
-		}
-	case man.Extension.Method == models.LoRA:
-		merged, err := mergeLoRA(*cfg, w, man, trained)
-		if err != nil {
-			return err
-		}
-		model.Ext, _ = models.DefaultExtension(models.Adapters)
-		model.Ext.GatesOff = true
-		model.Baked = merged
-	}
-	if o.HF != "" {
-		if err := writeHF(o, man, *cfg, w, model.Baked); err != nil {
-			return err
-		}
-	}
-	g, err := models.BuildLogitsGraph(model)
+	cfg, w, err := o.backbone(man, baked)
 	if err != nil {
 		return err
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return err
+	}
+	if !o.NoAdapters {
+		if err := writePEFT(o.Out, man, trained); err != nil {
+			return err
+		}
+	}
+	g, merged, err := o.inferenceGraph(man, cfg, w, baked, trained)
+	if err != nil {
+		return err
+	}
+	if o.HF != "" {
+		if err := writeHF(o, hfDType, cfg, w, merged); err != nil {
+			return err
+		}
 	}
 	path := filepath.Join(o.Out, ExportONNX)
 	if err := export.Save(g, path, export.Options{Metadata: map[string]string{
@@ -143,8 +109,72 @@ func Export(o ExportOptions) error {
 	}}); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "wrote %s (%d nodes; inputs %s, %s; output logits)\n", path, len(g.Nodes()), models.InputIDs, models.AttentionMask)
+	fmt.Fprintf(o.Log, "wrote %s (%d nodes; inputs %s, %s; output logits)\n", path, len(g.Nodes()), models.InputIDs, models.AttentionMask)
 	return nil
+}
+
+// check refuses option combinations before anything is read or written,
+// and returns the --hf weight dtype.
+func (o ExportOptions) check(man *build.Manifest) (graph.DType, error) {
+	method := man.Extension.Method
+	if o.GatesOff && !o.NoAdapters && method == models.Finetune {
+		return graph.InvalidDType, fmt.Errorf("--gates off has no meaning for finetuning (no adapters); use --no-adapters for the original backbone")
+	}
+	if o.HF == "" {
+		return graph.InvalidDType, nil
+	}
+	if method != models.Finetune && method != models.LoRA {
+		return graph.InvalidDType, fmt.Errorf("--hf needs a method that changes only backbone tensors (finetune, lora); %s adds adapter blocks, use the PEFT-style files", method)
+	}
+	if o.HFDType == "" {
+		return graph.Float32, nil
+	}
+	dt, err := graph.ParseDType(o.HFDType)
+	if err != nil || (dt != graph.Float32 && dt != graph.BFloat16) {
+		return graph.InvalidDType, fmt.Errorf("--hf-dtype %q: want float32 or bfloat16", o.HFDType)
+	}
+	return dt, nil
+}
+
+// backbone is the model the trained tensors apply to: the options' own,
+// the checkpoint itself for finetuning (which trains every tensor; this
+// also covers pretraining from scratch, which has no weights), or the
+// build's model directory.
+func (o ExportOptions) backbone(man *build.Manifest, baked map[string]*graph.Data) (models.Config, models.Weights, error) {
+	switch {
+	case o.Config != nil && o.Weights != nil:
+		return *o.Config, o.Weights, nil
+	case man.Extension.Method == models.Finetune:
+		return man.Config, models.MapWeights(baked), nil
+	case man.ModelDir == "":
+		return models.Config{}, nil, fmt.Errorf("build %s has no model directory recorded; cannot load the backbone", o.Build)
+	}
+	return models.LoadModelDir(man.ModelDir)
+}
+
+// inferenceGraph is the logits graph to export and the backbone tensors
+// training changed (for --hf). Without adapters in the output (--no-adapters,
+// --gates off, LoRA merged into the weights, finetuning) it is the plain
+// backbone's graph; otherwise the extended model with the trained tensors
+// baked in.
+func (o ExportOptions) inferenceGraph(man *build.Manifest, c models.Config, w models.Weights, baked map[string]*graph.Data, trained map[string][]float32) (*graph.Graph, map[string]*graph.Data, error) {
+	switch {
+	case o.NoAdapters || o.GatesOff:
+		g, err := models.BuildBackboneLogitsGraph(c, w)
+		return g, nil, err
+	case man.Extension.Method == models.Finetune:
+		g, err := models.BuildBackboneLogitsGraph(c, models.Overlay(w, baked))
+		return g, baked, err
+	case man.Extension.Method == models.LoRA:
+		merged, err := mergeLoRA(w, man, trained)
+		if err != nil {
+			return nil, nil, err
+		}
+		g, err := models.BuildBackboneLogitsGraph(c, models.Overlay(w, merged))
+		return g, merged, err
+	}
+	g, err := models.BuildLogitsGraph(models.Model{Config: c, Weights: w, Ext: man.Extension, Baked: baked})
+	return g, nil, err
 }
 
 func gatesLabel(o ExportOptions) string {
@@ -159,7 +189,7 @@ func gatesLabel(o ExportOptions) string {
 
 // writePEFT writes adapter_model.safetensors (names prefixed as PEFT does)
 // and adapter_config.json.
-func writePEFT(dir string, man *build.Manifest, trained map[string][]float32, names []string) error {
+func writePEFT(dir string, man *build.Manifest, trained map[string][]float32) error {
 	tensors, shapes := map[string][]float32{}, map[string][]int64{}
 	for _, p := range man.Params {
 		tensors[PEFTPrefix+p.Name] = trained[p.Name]
@@ -208,7 +238,7 @@ func writePEFT(dir string, man *build.Manifest, trained map[string][]float32, na
 
 // mergeLoRA folds W + (α/r)·B·A into each FFN matrix, computed by ONNX
 // Runtime (a GEMM per matrix; far faster than Go loops at LLM sizes).
-func mergeLoRA(c models.Config, w models.Weights, man *build.Manifest, trained map[string][]float32) (map[string]*graph.Data, error) {
+func mergeLoRA(w models.Weights, man *build.Manifest, trained map[string][]float32) (map[string]*graph.Data, error) {
 	r := float64(man.LoRARank)
 	alpha := man.Extension.LoRAAlpha
 	if alpha == 0 {
@@ -263,17 +293,7 @@ func mergeLoRA(c models.Config, w models.Weights, man *build.Manifest, trained m
 }
 
 // writeHF writes the trained model in Hugging Face layout.
-func writeHF(o ExportOptions, man *build.Manifest, c models.Config, w models.Weights, trained map[string]*graph.Data) error {
-	if man.Extension.Method != models.Finetune && man.Extension.Method != models.LoRA {
-		return fmt.Errorf("--hf needs a method that changes only backbone tensors (finetune, lora); %s adds adapter blocks, use the PEFT-style files", man.Extension.Method)
-	}
-	hfDType := graph.Float32
-	if o.HFDType != "" {
-		var err error
-		if hfDType, err = graph.ParseDType(o.HFDType); err != nil {
-			return fmt.Errorf("--hf-dtype: %w", err)
-		}
-	}
+func writeHF(o ExportOptions, hfDType graph.DType, c models.Config, w models.Weights, trained map[string]*graph.Data) error {
 	if err := os.MkdirAll(o.HF, 0o755); err != nil {
 		return err
 	}

@@ -114,9 +114,14 @@ func TestExportMatchesTrainedModel(t *testing.T) {
 			plain := filepath.Join(dir, "plain")
 			require.NoError(t, Export(ExportOptions{Build: filepath.Join(dir, "build"), Checkpoint: ckpt, Out: plain, NoAdapters: true, Config: &c, Weights: w}))
 			assert.Equal(t, backbone, loadLogitsFile(t, filepath.Join(plain, ExportONNX)))
-			if method != models.Finetune {
-				off := filepath.Join(dir, "off")
-				require.NoError(t, Export(ExportOptions{Build: filepath.Join(dir, "build"), Checkpoint: ckpt, Out: off, GatesOff: true, Config: &c, Weights: w}))
+			off := filepath.Join(dir, "off")
+			err = Export(ExportOptions{Build: filepath.Join(dir, "build"), Checkpoint: ckpt, Out: off, GatesOff: true, Config: &c, Weights: w})
+			if method == models.Finetune {
+				// Refused before anything is written.
+				require.ErrorContains(t, err, "--gates off has no meaning for finetuning")
+				assert.NoDirExists(t, off)
+			} else {
+				require.NoError(t, err)
 				assert.Equal(t, backbone, loadLogitsFile(t, filepath.Join(off, ExportONNX)), "gates off is not exactly the backbone")
 			}
 			checkWithONNXChecker(t, filepath.Join(out, ExportONNX))
