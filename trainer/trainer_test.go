@@ -27,7 +27,9 @@ import (
 // fixture is a testfixture.Run with the run configuration these tests train with.
 type fixture struct{ testfixture.Run }
 
-func newFixture(t testing.TB, method models.Method) fixture { return fixture{testfixture.New(t, method)} }
+func newFixture(t testing.TB, method models.Method) fixture {
+	return fixture{testfixture.New(t, method)}
+}
 
 func (f fixture) config(out string, steps int) RunConfig {
 	return RunConfig{Build: f.Build, New: []string{f.NewShard}, Orig: []string{f.OrigShard}, P: 0.25, Steps: steps, Batch: 4,
