@@ -150,14 +150,22 @@ func gradCases() []gradCase {
 		{name: "Trilu", op: "Trilu", ins: []inSpec{f64(2, 3, 3)}, build: func(in []*graph.Value) *graph.Value { return graph.Trilu(in[0], 0, false) }},
 		{name: "TriluUpper", op: "Trilu", ins: []inSpec{f64(3, 4)}, build: func(in []*graph.Value) *graph.Value { return graph.Trilu(in[0], 1, true) }},
 		{name: "Pad", op: "Pad", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value { return graph.Pad(in[0], 1, 0, 0, 2) }},
-		// SiLU: the backward recomputes sigmoid(x) and x*sigmoid(x).
-		{name: "SiLU", op: "Sigmoid", ins: []inSpec{f64(2, 3), f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
-			silu := graph.Mul(in[0], graph.Sigmoid(in[0]))
+		// The SiLU composite's own rule; its backward recomputes sigmoid(x)
+		// and x*sigmoid(x), the latter shared with the outer Mul's rule.
+		{name: "SiLU", op: "SiLU", ins: []inSpec{f64(2, 3), f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+			silu := graph.SiLU(in[0])
 			return graph.Mul(silu, graph.Add(in[1], silu))
 		}},
-		// The sigmoid also read elsewhere: SiLU goes through the Mul and
-		// Sigmoid rules instead of its fused one.
-		{name: "SiLUSharedSigmoid", op: "Sigmoid", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+		// The composite's inner sigmoid read elsewhere too: that reader's
+		// gradient reaches x through the Sigmoid rule, added to SiLU's.
+		{name: "SiLUInnerReadElsewhere", op: "SiLU", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+			silu := graph.SiLU(in[0])
+			s := silu.Producer.Inputs[1]
+			return graph.Add(silu, graph.Mul(s, s))
+		}},
+		// x*sigmoid(x) written out by hand is no composite: it goes through
+		// the Mul and Sigmoid rules, with the sigmoid recomputed.
+		{name: "SigmoidTimesInput", op: "Sigmoid", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
 			s := graph.Sigmoid(in[0])
 			return graph.Add(graph.Mul(s, in[0]), graph.Mul(s, s))
 		}},
@@ -246,7 +254,7 @@ func TestEveryOpHasAGradientDecision(t *testing.T) {
 	for _, c := range gradCases() {
 		covered[c.op] = true
 	}
-	for _, op := range graph.DifferentiableOps() {
+	for _, op := range append(graph.DifferentiableOps(), graph.CompositeOps()...) {
 		assert.True(t, covered[op], "gradient rule of %s has no finite-difference case", op)
 	}
 }
@@ -300,8 +308,8 @@ func TestGradPrunesFrozenBranches(t *testing.T) {
 // TestBackwardKeepsNoActivationItCanAvoid pins the two memory rules of
 // Grad on an FFN-like block with symbolic dims: the backward pass reads no
 // Shape of a forward activation (sizes come from the graph inputs) and
-// recomputes sigmoid(h) and h*sigmoid(h) instead of reading the forward
-// copies. The gradient still matches finite differences.
+// recomputes SiLU's sigmoid(h) and h*sigmoid(h) instead of reading the
+// forward copies. The gradient still matches finite differences.
 func TestBackwardKeepsNoActivationItCanAvoid(t *testing.T) {
 	var loss, w, sig, silu *graph.Value
 	var forward int
@@ -310,8 +318,9 @@ func TestBackwardKeepsNoActivationItCanAvoid(t *testing.T) {
 		w = g.Input("w", graph.Float64, graph.S(6, 4))
 		flat := graph.ReshapeLike(x, graph.S(graph.Sym("batch").Mul(graph.Sym("seq")), 4), x)
 		h := graph.ReshapeLike(graph.Gemm(flat, w, nil, false, true, 1, 0), graph.S("batch", "seq", 6), x)
-		sig = graph.Sigmoid(h)
-		silu = graph.Mul(h, sig)
+		silu = graph.SiLU(h)
+		sig = silu.Producer.Inputs[1]
+		require.Equal(t, "Sigmoid", sig.Producer.Op)
 		loss = graph.ReduceMean(graph.Mul(silu, graph.Add(h, silu)), nil, false)
 		forward = len(g.Nodes())
 	})

@@ -345,7 +345,7 @@ func (b *builder) attention(bc *BlockContext, h *graph.Value, p string) *graph.V
 func Activation(name Act, x *graph.Value) *graph.Value {
 	switch name {
 	case ActSiLU:
-		return graph.Mul(x, graph.Sigmoid(x))
+		return graph.SiLU(x)
 	case ActGELUTanh:
 		inner := graph.Mul(graph.ScalarLike(x, math.Sqrt(2/math.Pi)),
 			graph.Add(x, graph.Mul(graph.ScalarLike(x, 0.044715), graph.Mul(x, graph.Mul(x, x)))))
