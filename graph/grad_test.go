@@ -96,16 +96,20 @@ func gradCases() []gradCase {
 			return graph.Clip(in[0], graph.ScalarLike(in[0], -0.5), graph.ScalarLike(in[0], 0.55))
 		}},
 		{name: "Gemm", op: "Gemm", ins: []inSpec{f64(3, 4), f64(4, 2), f64(2)}, build: func(in []*graph.Value) *graph.Value {
-			return graph.Gemm(in[0], in[1], in[2], false, false, 0.7, 1.3)
+			return graph.Gemm(in[0], in[1], in[2], graph.GemmOptions{Alpha: 0.7, Beta: 1.3})
 		}},
 		{name: "GemmTransA", op: "Gemm", ins: []inSpec{f64(4, 3), f64(4, 2), f64(3, 1)}, build: func(in []*graph.Value) *graph.Value {
-			return graph.Gemm(in[0], in[1], in[2], true, false, 1, 0.5)
+			return graph.Gemm(in[0], in[1], in[2], graph.GemmOptions{TransA: true, Beta: 0.5})
 		}},
 		{name: "GemmTransB", op: "Gemm", ins: []inSpec{f64(3, 4), f64(2, 4)}, build: func(in []*graph.Value) *graph.Value {
-			return graph.Gemm(in[0], in[1], nil, false, true, 1, 0)
+			return graph.Gemm(in[0], in[1], nil, graph.GemmOptions{TransB: true})
 		}},
 		{name: "GemmTransAB", op: "Gemm", ins: []inSpec{f64(4, 3), f64(2, 4)}, build: func(in []*graph.Value) *graph.Value {
-			return graph.Gemm(in[0], in[1], nil, true, true, 2, 0)
+			return graph.Gemm(in[0], in[1], nil, graph.GemmOptions{TransA: true, TransB: true, Alpha: 2})
+		}},
+		{name: "GemmAlpha0", op: "Gemm", ins: []inSpec{f64(3, 4), f64(4, 2), f64(3, 2)}, build: func(in []*graph.Value) *graph.Value {
+			// Only an ONNX file can say alpha=0 (GemmOptions reads 0 as 1).
+			return in[0].Graph().AddNode("Gemm", in, graph.Attrs{"alpha": float32(0), "beta": float32(1.5)})[0]
 		}},
 		{name: "Softmax", op: "Softmax", ins: []inSpec{f64(2, 5)}, build: func(in []*graph.Value) *graph.Value { return graph.Softmax(in[0], -1) }},
 		{name: "SoftmaxAxis0", op: "Softmax", ins: []inSpec{f64(3, 2)}, build: func(in []*graph.Value) *graph.Value { return graph.Softmax(in[0], 0) }},
@@ -317,7 +321,7 @@ func TestBackwardKeepsNoActivationItCanAvoid(t *testing.T) {
 		x := g.Input("x", graph.Float64, graph.S("batch", "seq", 4))
 		w = g.Input("w", graph.Float64, graph.S(6, 4))
 		flat := graph.ReshapeLike(x, graph.S(graph.Sym("batch").Mul(graph.Sym("seq")), 4), x)
-		h := graph.ReshapeLike(graph.Gemm(flat, w, nil, false, true, 1, 0), graph.S("batch", "seq", 6), x)
+		h := graph.ReshapeLike(graph.Gemm(flat, w, nil, graph.GemmOptions{TransB: true}), graph.S("batch", "seq", 6), x)
 		silu = graph.SiLU(h)
 		sig = silu.Producer.Inputs[1]
 		require.Equal(t, "Sigmoid", sig.Producer.Op)

@@ -364,7 +364,7 @@ func matMulVJP(n *Node, gy []*Value, need []bool) []*Value {
 				if !k.IsStatic() || !cols.IsStatic() {
 					return unbroadcast(MatMul(swapLast(a), g), b.Shape)
 				}
-				return Gemm(Reshape(a, -1, kk), Reshape(g, -1, cc), nil, true, false, 1, 0)
+				return Gemm(Reshape(a, -1, kk), Reshape(g, -1, cc), nil, GemmOptions{TransA: true})
 			})
 	}
 	return pick(need,
@@ -416,17 +416,21 @@ func gemmVJP(n *Node, gy []*Value, need []bool) []*Value {
 	var ga, gb func() *Value
 	switch {
 	case !tA && !tB:
-		ga = func() *Value { return Gemm(g, b, nil, false, true, alpha, 0) }
-		gb = func() *Value { return Gemm(a, g, nil, true, false, alpha, 0) }
+		ga = func() *Value { return Gemm(g, b, nil, GemmOptions{TransB: true, Alpha: alpha}) }
+		gb = func() *Value { return Gemm(a, g, nil, GemmOptions{TransA: true, Alpha: alpha}) }
 	case !tA && tB:
-		ga = func() *Value { return Gemm(g, b, nil, false, false, alpha, 0) }
-		gb = func() *Value { return Gemm(g, a, nil, true, false, alpha, 0) }
+		ga = func() *Value { return Gemm(g, b, nil, GemmOptions{Alpha: alpha}) }
+		gb = func() *Value { return Gemm(g, a, nil, GemmOptions{TransA: true, Alpha: alpha}) }
 	case tA && !tB:
-		ga = func() *Value { return Gemm(b, g, nil, false, true, alpha, 0) }
-		gb = func() *Value { return Gemm(a, g, nil, false, false, alpha, 0) }
+		ga = func() *Value { return Gemm(b, g, nil, GemmOptions{TransB: true, Alpha: alpha}) }
+		gb = func() *Value { return Gemm(a, g, nil, GemmOptions{Alpha: alpha}) }
 	default:
-		ga = func() *Value { return Gemm(b, g, nil, true, true, alpha, 0) }
-		gb = func() *Value { return Gemm(g, a, nil, true, true, alpha, 0) }
+		ga = func() *Value { return Gemm(b, g, nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha}) }
+		gb = func() *Value { return Gemm(g, a, nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha}) }
+	}
+	if alpha == 0 { // y does not depend on A and B (and GemmOptions reads Alpha 0 as 1)
+		ga = func() *Value { return ZerosLike(a) }
+		gb = func() *Value { return ZerosLike(b) }
 	}
 	gc := func() *Value {
 		c := n.Inputs[2]
