@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/graph/gradcheck"
+	"github.com/nrgraph/nrgraph/internal/gradcheck"
 )
 
 // tinyConfigs covers each architecture and the variants the issue asks for:
