@@ -202,10 +202,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 					if gen == nil {
 						gen = signedAwayFromZero
 					}
-					n := 1
-					for _, d := range spec.shape {
-						n *= int(d)
-					}
+					n := int(graph.NumElements(spec.shape))
 					data := make([]float64, n)
 					for k := range data {
 						data[k] = gen(r, k)

@@ -334,12 +334,9 @@ func inferScatterND(n *Node) ([]outSpec, error) {
 	if err := sameDType(data, upd); err != nil {
 		return nil, err
 	}
-	if idx.DType != Int64 || idx.Rank() < 1 {
-		return nil, fmt.Errorf("indices must be int64 of rank >= 1")
-	}
-	k, ok := idx.Shape[idx.Rank()-1].Size()
-	if !ok || int(k) > data.Rank() {
-		return nil, fmt.Errorf("last indices dim must be static and <= data rank")
+	k, err := indexTupleLen(idx, data)
+	if err != nil {
+		return nil, err
 	}
 	want := append(idx.Shape[:idx.Rank()-1].Clone(), data.Shape[k:]...)
 	if !want.Equal(upd.Shape) {
@@ -362,7 +359,7 @@ func inferConstant(n *Node) ([]outSpec, error) {
 		return nil, fmt.Errorf("needs a tensor attribute \"value\"")
 	}
 	spec := outSpec{dtype: d.DType, shape: StaticShape(d.Dims)}
-	if d.DType == Int64 && len(d.Dims) <= 1 && numElements(d.Dims) <= 16 {
+	if d.DType == Int64 && len(d.Dims) <= 1 && NumElements(d.Dims) <= 16 {
 		vals, err := d.Int64s()
 		if err != nil {
 			return nil, err
@@ -879,12 +876,22 @@ func inferPad(n *Node) ([]outSpec, error) {
 
 func inferGatherND(n *Node) ([]outSpec, error) {
 	x, idx := n.Inputs[0], n.Inputs[1]
-	if idx.DType != Int64 || idx.Rank() < 1 {
-		return nil, fmt.Errorf("indices must be int64 of rank >= 1")
-	}
-	k, ok := idx.Shape[idx.Rank()-1].Size()
-	if !ok || int(k) > x.Rank() {
-		return nil, fmt.Errorf("last indices dim must be static and <= data rank")
+	k, err := indexTupleLen(idx, x)
+	if err != nil {
+		return nil, err
 	}
 	return one(x.DType, append(idx.Shape[:idx.Rank()-1].Clone(), x.Shape[k:]...))
+}
+
+// indexTupleLen is the length of the index tuples of GatherND/ScatterND:
+// the static last dim of int64 indices, at most data's rank.
+func indexTupleLen(idx, data *Value) (int64, error) {
+	if idx.DType != Int64 || idx.Rank() < 1 {
+		return 0, fmt.Errorf("indices must be int64 of rank >= 1")
+	}
+	k, ok := idx.Shape[idx.Rank()-1].Size()
+	if !ok || int(k) > data.Rank() {
+		return 0, fmt.Errorf("last indices dim must be static and <= data rank")
+	}
+	return k, nil
 }
