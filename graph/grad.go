@@ -50,7 +50,7 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 		return zerosFor(wrt)
 	}
 	b := &backprop{fromWrt: fromWrt, adj: map[*Value]*Value{
-		loss: Expand(ScalarLike(loss, 1), ConstInts(g, staticOr1(loss.Shape)...)),
+		loss: Expand(ScalarLike(loss, 1), ConstInts(g, ones(loss.Rank())...)),
 	}}
 	g.remat = rematerializer{}
 	defer func() { g.remat = nil }()
@@ -160,14 +160,6 @@ func (b *backprop) accumulate(in, g *Value) {
 	}
 }
 
-func staticOr1(s Shape) []int64 {
-	dims := make([]int64, len(s))
-	for i := range dims {
-		dims[i] = 1
-	}
-	return dims
-}
-
 func zerosFor(vs []*Value) []*Value {
 	out := make([]*Value, len(vs))
 	for i, v := range vs {
@@ -211,11 +203,7 @@ func unbroadcast(g *Value, target Shape) *Value {
 	}
 	r := ReduceSum(g, axes, true)
 	if lead > 0 {
-		leading := make([]int, lead)
-		for i := range leading {
-			leading[i] = i
-		}
-		r = Squeeze(r, leading...)
+		r = Squeeze(r, firstAxes[int](lead)...)
 	}
 	return r
 }

@@ -465,11 +465,7 @@ func reduceAxes(n *Node) ([]int, error) {
 		if n.Attrs.Int("noop_with_empty_axes", 0) != 0 {
 			return nil, nil
 		}
-		all := make([]int, x.Rank())
-		for i := range all {
-			all[i] = i
-		}
-		return all, nil
+		return firstAxes[int](x.Rank()), nil
 	}
 	axes := make([]int, len(raw))
 	for i, a := range raw {
@@ -668,6 +664,19 @@ func sliceDim(d Dim, start, end Dim, step int64) (Dim, error) {
 	return Dim{}, fmt.Errorf("cannot infer slice [%s:%s] of symbolic dim %s", start, end, d)
 }
 
+// sliceAxes is the axes a Slice node cuts: its axes input, or the first
+// count axes when it has none.
+func sliceAxes(n *Node, count int) ([]int64, error) {
+	if len(n.Inputs) <= 3 || n.Inputs[3] == nil {
+		return firstAxes[int64](count), nil
+	}
+	axes, ok := constInts(n.Inputs[3])
+	if !ok || len(axes) != count {
+		return nil, fmt.Errorf("axes must be a constant of len %d", count)
+	}
+	return axes, nil
+}
+
 func inferSlice(n *Node) ([]outSpec, error) {
 	x := n.Inputs[0]
 	starts, ok1 := knownDims(n.Inputs[1])
@@ -675,21 +684,11 @@ func inferSlice(n *Node) ([]outSpec, error) {
 	if !ok1 || !ok2 || len(starts) != len(ends) {
 		return nil, fmt.Errorf("starts/ends must be known and of equal length")
 	}
-	axes := make([]int64, len(starts))
-	for i := range axes {
-		axes[i] = int64(i)
+	axes, err := sliceAxes(n, len(starts))
+	if err != nil {
+		return nil, err
 	}
-	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
-		a, ok := constInts(n.Inputs[3])
-		if !ok || len(a) != len(starts) {
-			return nil, fmt.Errorf("axes must be a constant of len %d", len(starts))
-		}
-		axes = a
-	}
-	steps := make([]int64, len(starts))
-	for i := range steps {
-		steps[i] = 1
-	}
+	steps := ones(len(starts))
 	if len(n.Inputs) > 4 && n.Inputs[4] != nil {
 		s, ok := constInts(n.Inputs[4])
 		if !ok || len(s) != len(starts) {

@@ -308,11 +308,7 @@ func expandReduced(n *Node, g *Value) *Value {
 	if n.Attrs.Int("keepdims", 1) == 0 && len(axes) > 0 && g.Rank() != x.Rank() {
 		g = Unsqueeze(g, axes...)
 	} else if g.Rank() != x.Rank() { // full reduction without keepdims: scalar
-		ones := make([]int64, x.Rank())
-		for i := range ones {
-			ones[i] = 1
-		}
-		g = Reshape(g, ones...)
+		g = Reshape(g, ones(x.Rank())...)
 	}
 	return Expand(g, shapeLike(x))
 }
@@ -378,10 +374,7 @@ func matMulVJP(n *Node, gy []*Value, need []bool) []*Value {
 // which ONNX Runtime fuses into a transposed product and never
 // materialises (one activation and two transposes per layer less).
 func swapLast(x *Value) *Value {
-	perm := make([]int, x.Rank())
-	for i := range perm {
-		perm[i] = i
-	}
+	perm := firstAxes[int](x.Rank())
 	r := x.Rank()
 	perm[r-1], perm[r-2] = perm[r-2], perm[r-1]
 	if p := x.Producer; p != nil && p.Op == "Transpose" && equalInts(p.Attrs.Ints("perm"), perm) {
@@ -443,13 +436,7 @@ func gemmVJP(n *Node, gy []*Value, need []bool) []*Value {
 func sliceVJP(n *Node, gy []*Value, need []bool) []*Value {
 	x, y := n.Inputs[0], n.Outputs[0]
 	starts, _ := knownDims(n.Inputs[1])
-	axes := make([]int64, len(starts))
-	for i := range axes {
-		axes[i] = int64(i)
-	}
-	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
-		axes, _ = constInts(n.Inputs[3])
-	}
+	axes, _ := sliceAxes(n, len(starts)) // checked when the node was built
 	if len(n.Inputs) > 4 && n.Inputs[4] != nil {
 		steps, _ := constInts(n.Inputs[4])
 		for _, s := range steps {
