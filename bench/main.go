@@ -273,10 +273,7 @@ func prepare(g *graph.Graph, e *models.Extended, dir, file string) (*job, error)
 		if err != nil {
 			return nil, err
 		}
-		n := int64(1)
-		for _, d := range dims {
-			n *= d
-		}
+		n := graph.NumElements(dims)
 		var t *runtime.Tensor
 		if v.DType == graph.Int64 {
 			ids := make([]int64, n)

@@ -7,9 +7,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -84,12 +85,7 @@ func Save(g *graph.Graph, path string, opts Options) error {
 	if len(b) > protobufLimit {
 		return fmt.Errorf("export %s: model proto is %d bytes, over protobuf's 2 GiB limit; lower ExternalThreshold", path, len(b))
 	}
-	links := make([]string, 0, len(sink.links))
-	for link := range sink.links {
-		links = append(links, link)
-	}
-	sort.Strings(links)
-	for _, link := range links {
+	for _, link := range slices.Sorted(maps.Keys(sink.links)) {
 		if err := linkWeights(sink.links[link], filepath.Join(dir, link)); err != nil {
 			return fmt.Errorf("export %s: %w", path, err)
 		}
@@ -192,12 +188,7 @@ func toProto(g *graph.Graph, opts Options, sink *externalSink) (*onnxpb.ModelPro
 	if opts.DocString != "" {
 		m.DocString = proto.String(opts.DocString)
 	}
-	keys := make([]string, 0, len(opts.Metadata))
-	for k := range opts.Metadata {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(opts.Metadata)) {
 		m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(opts.Metadata[k])})
 	}
 	return m, nil
@@ -356,12 +347,7 @@ func nodeProto(n *graph.Node) (*onnxpb.NodeProto, error) {
 	for _, out := range n.Outputs {
 		np.Output = append(np.Output, out.Name())
 	}
-	keys := make([]string, 0, len(n.Attrs))
-	for k := range n.Attrs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(n.Attrs)) {
 		a, err := attrProto(k, n.Attrs[k])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", n, err)

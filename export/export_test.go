@@ -28,7 +28,7 @@ func sampleGraph(t *testing.T, weightElems int) *graph.Graph {
 		emb := g.Initializer("emb", graph.NewData([]int64{3, 4}, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}))
 		h := graph.Add(graph.Cast(graph.Gather(emb, ids, 0), graph.Float32), x)
 		parts := graph.Split(h, -1, 1, 3)
-		sm := graph.Softmax(graph.Gemm(graph.Reshape(h, -1, 4), w, nil, false, false, 0.5, 0), 1)
+		sm := graph.Softmax(graph.Gemm(graph.Reshape(h, -1, 4), w, nil, graph.GemmOptions{Alpha: 0.5}), 1)
 		g.Output("sm", sm)
 		g.Output("part", graph.Transpose(parts[1], 2, 0, 1))
 		g.Output("norm", graph.ReduceMean(graph.Mul(parts[0], parts[0]), []int{1, 2}, false))

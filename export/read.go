@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
@@ -146,13 +147,10 @@ func tensorData(t *onnxpb.TensorProto, baseDir string) (*graph.Data, error) {
 		return nil, fmt.Errorf("unsupported data type %d", t.GetDataType())
 	}
 	dims := t.GetDims()
-	n := int64(1)
-	for _, d := range dims {
-		if d < 0 {
-			return nil, fmt.Errorf("negative dim in %v", dims)
-		}
-		n *= d
+	if slices.ContainsFunc(dims, func(d int64) bool { return d < 0 }) {
+		return nil, fmt.Errorf("negative dim in %v", dims)
 	}
+	n := graph.NumElements(dims)
 	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		kv := map[string]string{}
 		for _, e := range t.ExternalData {

@@ -47,10 +47,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		inNames = append(inNames, v.Name())
 		dims, err := v.Shape.Bind(map[string]int64{models.Batch: batch, models.Seq: seq})
 		require.NoError(b, err)
-		n := 1
-		for _, d := range dims {
-			n *= int(d)
-		}
+		n := int(graph.NumElements(dims))
 		var t *runtime.Tensor
 		switch {
 		case v.DType == graph.Int64:

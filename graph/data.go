@@ -39,8 +39,9 @@ type Number interface {
 	~float32 | ~float64 | ~int32 | ~int64 | ~bool
 }
 
-// NumElements of static dims.
-func numElements(dims []int64) int64 {
+// NumElements is the number of elements of a tensor with static dims
+// (1 for a scalar).
+func NumElements(dims []int64) int64 {
 	n := int64(1)
 	for _, d := range dims {
 		n *= d
@@ -50,7 +51,7 @@ func numElements(dims []int64) int64 {
 
 // NewData copies values into a new in-memory tensor of matching dtype.
 func NewData[T Number](dims []int64, values []T) *Data {
-	if int64(len(values)) != numElements(dims) {
+	if int64(len(values)) != NumElements(dims) {
 		panic(fmt.Sprintf("graph.NewData: %d values for dims %v", len(values), dims))
 	}
 	var dt DType
@@ -92,7 +93,7 @@ func NewData[T Number](dims []int64, values []T) *Data {
 // RawData wraps little-endian bytes of the given dtype (float16 and bfloat16
 // weights arrive this way).
 func RawData(dt DType, dims []int64, raw []byte) (*Data, error) {
-	if want := numElements(dims) * int64(dt.Size()); want != int64(len(raw)) {
+	if want := NumElements(dims) * int64(dt.Size()); want != int64(len(raw)) {
 		return nil, fmt.Errorf("%s%v needs %d bytes, got %d", dt, dims, want, len(raw))
 	}
 	return &Data{DType: dt, Dims: append([]int64(nil), dims...), raw: raw}, nil
@@ -105,7 +106,7 @@ func LazyData(dt DType, dims []int64, load func() ([]byte, error)) *Data {
 
 // FileData refers to Length bytes at Offset of path without reading them.
 func FileData(dt DType, dims []int64, region FileRegion) (*Data, error) {
-	if want := numElements(dims) * int64(dt.Size()); want != region.Length {
+	if want := NumElements(dims) * int64(dt.Size()); want != region.Length {
 		return nil, fmt.Errorf("%s: %s%v needs %d bytes, region has %d", region.Path, dt, dims, want, region.Length)
 	}
 	d := &Data{DType: dt, Dims: append([]int64(nil), dims...), File: &region}
@@ -125,7 +126,7 @@ func FileData(dt DType, dims []int64, region FileRegion) (*Data, error) {
 }
 
 // NumBytes is the size of the raw data.
-func (d *Data) NumBytes() int64 { return numElements(d.Dims) * int64(d.DType.Size()) }
+func (d *Data) NumBytes() int64 { return NumElements(d.Dims) * int64(d.DType.Size()) }
 
 // Bytes returns the raw little-endian data, loading it on first use.
 func (d *Data) Bytes() ([]byte, error) {
@@ -152,7 +153,7 @@ func (d *Data) Float64s() ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := int(numElements(d.Dims))
+	n := int(NumElements(d.Dims))
 	out := make([]float64, n)
 	for i := range out {
 		switch d.DType {
@@ -188,7 +189,7 @@ func (d *Data) Int64s() ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int64, numElements(d.Dims))
+	out := make([]int64, NumElements(d.Dims))
 	for i := range out {
 		if d.DType == Int64 {
 			out[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))

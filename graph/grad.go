@@ -1,6 +1,9 @@
 package graph
 
-import "sort"
+import (
+	"maps"
+	"slices"
+)
 
 // vjpRule returns the gradient for each input of n given the gradients of
 // its outputs (gy[i] is nil when output i does not reach the loss). need[i]
@@ -20,6 +23,10 @@ var nonDifferentiable = map[string]bool{
 // some wrt to loss are differentiated; integer/bool values, StopGradient
 // values and everything not upstream of a wrt get no gradient. A wrt that
 // does not reach the loss gets zeros.
+//
+// Each node's gradient comes from its rule in vjpTable, except for the
+// last node of a composite (composite.go, e.g. SiLU), which carries its own
+// rule. Rules read forward values through recomputed (remat.go).
 func Grad(loss *Value, wrt []*Value) []*Value {
 	g := loss.g
 	g.checkOwn("Grad", wrt...)
@@ -29,19 +36,47 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 	if n := loss.Shape.NumElements(); !n.Is(1) {
 		fail("Grad", loss.name, "loss must have one element, got shape %s", loss.Shape)
 	}
-	// Forward reachability from wrt.
-	fromWrt := make([]bool, len(g.values))
 	for _, w := range wrt {
 		if !w.DType.IsFloat() {
 			fail("Grad", w.name, "cannot differentiate with respect to %s tensor", w.DType)
 		}
-		fromWrt[w.id] = true
 	}
 	lossNode := len(g.nodes) - 1
 	if loss.Producer != nil {
 		lossNode = loss.Producer.ID
 	}
-	for _, n := range g.nodes[:lossNode+1] {
+	fromWrt := reachableFrom(g, wrt, lossNode)
+	if !fromWrt[loss.id] {
+		return zerosFor(wrt)
+	}
+	b := &backprop{fromWrt: fromWrt, adj: map[*Value]*Value{
+		loss: Expand(ScalarLike(loss, 1), ConstInts(g, ones(loss.Rank())...)),
+	}}
+	g.remat = rematerializer{}
+	defer func() { g.remat = nil }()
+	for id := lossNode; id >= 0; id-- {
+		b.node(g.nodes[id])
+	}
+	out := make([]*Value, len(wrt))
+	for i, w := range wrt {
+		if b.adj[w] != nil {
+			out[i] = b.adj[w]
+		} else {
+			out[i] = ZerosLike(w)
+		}
+	}
+	return out
+}
+
+// reachableFrom marks, for every value of g up to node last, whether it
+// depends on some wrt through differentiable float values (forward
+// reachability: a gradient can only flow back along such paths).
+func reachableFrom(g *Graph, wrt []*Value, last int) []bool {
+	fromWrt := make([]bool, len(g.values))
+	for _, w := range wrt {
+		fromWrt[w.id] = true
+	}
+	for _, n := range g.nodes[:last+1] {
 		if nonDifferentiable[n.Op] {
 			continue
 		}
@@ -55,177 +90,74 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 			fromWrt[out.id] = reach && out.DType.IsFloat() && !out.stopGradient
 		}
 	}
-	if !fromWrt[loss.id] {
-		return zerosFor(wrt)
+	return fromWrt
+}
+
+// backprop is the state of the reverse walk: which values a gradient may
+// reach, and the gradient (adjoint) accumulated so far for each value.
+type backprop struct {
+	fromWrt []bool
+	adj     map[*Value]*Value
+}
+
+// node applies n's rule to the gradients of its outputs and accumulates
+// the result into the gradients of its inputs (a composite's inputs when n
+// ends one).
+func (b *backprop) node(n *Node) {
+	gy := make([]*Value, len(n.Outputs))
+	any := false
+	for i, out := range n.Outputs {
+		gy[i] = b.adj[out]
+		any = any || gy[i] != nil
 	}
-	remat := rematerializer{}
-	readers := make([]int, len(g.values))
-	for _, n := range g.nodes[:lossNode+1] {
-		for _, in := range n.Inputs {
-			if in != nil {
-				readers[in.id]++
-			}
-		}
+	if !any || nonDifferentiable[n.Op] {
+		return
 	}
-	adj := map[*Value]*Value{loss: Expand(ScalarLike(loss, 1), ConstInts(g, staticOr1(loss.Shape)...))}
-	accumulate := func(in, g *Value) {
-		if prev := adj[in]; prev != nil {
-			adj[in] = Add(prev, g) // fan-out: accumulate
-		} else {
-			adj[in] = g
-		}
+	op, inputs := n.Op, n.Inputs
+	if c := n.composite; c != nil {
+		op, inputs = c.op, c.inputs
 	}
-	for id := lossNode; id >= 0; id-- {
-		n := g.nodes[id]
-		gy := make([]*Value, len(n.Outputs))
-		any := false
-		for i, out := range n.Outputs {
-			gy[i] = adj[out]
-			any = any || gy[i] != nil
-		}
-		if !any || nonDifferentiable[n.Op] {
-			continue
-		}
-		need := make([]bool, len(n.Inputs))
-		needAny := false
-		for i, in := range n.Inputs {
-			need[i] = in != nil && fromWrt[in.id]
-			needAny = needAny || need[i]
-		}
-		if !needAny {
-			continue
-		}
-		if sig := siluSigmoid(n, readers); sig != nil {
-			accumulate(siluGrad(n, sig, gy[0], remat))
-			continue
-		}
+	need := make([]bool, len(inputs))
+	needAny := false
+	for i, in := range inputs {
+		need[i] = in != nil && b.fromWrt[in.id]
+		needAny = needAny || need[i]
+	}
+	if !needAny {
+		return
+	}
+	var gx []*Value
+	if c := n.composite; c != nil {
+		gx = compositeTable[c.op](c, n.Outputs[0], gy[0], need)
+	} else {
 		rule, ok := vjpTable[n.Op]
 		if !ok {
 			fail("Grad", n.Name, "op %s (created at %s) has no gradient rule", n.Op, n.Where)
 		}
-		gx := rule(remat.node(n, need), gy, need)
-		for i, in := range n.Inputs {
-			if !need[i] {
-				continue
-			}
-			if i >= len(gx) || gx[i] == nil {
-				fail("Grad", n.Name, "gradient rule of %s gave no gradient for input %d (%s)", n.Op, i, in.name)
-			}
-			if !gx[i].Shape.Equal(in.Shape) || gx[i].DType != in.DType {
-				fail("Grad", n.Name, "gradient rule of %s gave %s%s for input %d, want %s%s", n.Op, gx[i].DType, gx[i].Shape, i, in.DType, in.Shape)
-			}
-			accumulate(in, gx[i])
-		}
+		gx = rule(n, gy, need)
 	}
-	out := make([]*Value, len(wrt))
-	for i, w := range wrt {
-		if adj[w] != nil {
-			out[i] = adj[w]
-		} else {
-			out[i] = ZerosLike(w)
+	for i, in := range inputs {
+		if !need[i] {
+			continue
 		}
+		if i >= len(gx) || gx[i] == nil {
+			fail("Grad", n.Name, "gradient rule of %s gave no gradient for input %d (%s)", op, i, in.name)
+		}
+		if !gx[i].Shape.Equal(in.Shape) || gx[i].DType != in.DType {
+			fail("Grad", n.Name, "gradient rule of %s gave %s%s for input %d, want %s%s", op, gx[i].DType, gx[i].Shape, i, in.DType, in.Shape)
+		}
+		b.accumulate(in, gx[i])
 	}
-	return out
 }
 
-// rematerializer recomputes cheap activations in the backward pass instead
-// of keeping them alive from the forward pass. A backward rule reading a
-// forward value keeps it in memory from its forward production to that
-// read; for x*sigmoid(x) (SiLU, in every FFN and adapter) the rules read
-// x, sigmoid(x) and the product, three activations of FFN width per
-// layer. Recomputing the last two from x (which stays alive anyway)
-// costs one Sigmoid and one Mul per layer and saved ~20% of the peak
-// memory of the d=512/L=8 training step.
-type rematerializer map[*Value]*Value
-
-// node returns n as its gradient rule should see it: the forward values
-// that rule reads and that can be recomputed are swapped for their
-// recomputations. Only reads known to happen are swapped (Sigmoid's rule
-// reads its output; Mul's rule for input i reads input 1-i), so no
-// recomputation is left unused.
-func (r rematerializer) node(n *Node, need []bool) *Node {
-	c := *n
-	switch n.Op {
-	case "Sigmoid":
-		c.Outputs = []*Value{r.value(n.Outputs[0])}
-		if c.Outputs[0] == n.Outputs[0] {
-			return n
-		}
-	case "Mul":
-		c.Inputs = append([]*Value(nil), n.Inputs...)
-		changed := false
-		for i := range c.Inputs {
-			if need[1-i] {
-				c.Inputs[i] = r.value(n.Inputs[i])
-				changed = changed || c.Inputs[i] != n.Inputs[i]
-			}
-		}
-		if !changed {
-			return n
-		}
-	default:
-		return n
+// accumulate adds g to in's gradient (a value read by several nodes sums
+// their contributions).
+func (b *backprop) accumulate(in, g *Value) {
+	if prev := b.adj[in]; prev != nil {
+		b.adj[in] = Add(prev, g)
+	} else {
+		b.adj[in] = g
 	}
-	return &c
-}
-
-// value returns a backward-pass recomputation of v when v is sigmoid(x)
-// or x*sigmoid(x); otherwise v.
-func (r rematerializer) value(v *Value) *Value {
-	if w, ok := r[v]; ok {
-		return w
-	}
-	p := v.Producer
-	w := v
-	switch {
-	case p == nil:
-	case p.Op == "Sigmoid":
-		w = Sigmoid(p.Inputs[0])
-	case p.Op == "Mul" && isSigmoidOf(p.Inputs[1], p.Inputs[0]):
-		w = Mul(p.Inputs[0], r.value(p.Inputs[1]))
-	case p.Op == "Mul" && isSigmoidOf(p.Inputs[0], p.Inputs[1]):
-		w = Mul(r.value(p.Inputs[0]), p.Inputs[1])
-	}
-	r[v] = w
-	return w
-}
-
-// siluSigmoid returns s when n is x*s with s = sigmoid(x) and s feeds
-// nothing else: SiLU is then differentiated as one function (siluGrad)
-// instead of through the product and sigmoid rules.
-func siluSigmoid(n *Node, readers []int) *Value {
-	if n.Op != "Mul" || len(n.Inputs) != 2 {
-		return nil
-	}
-	for i, s := range n.Inputs {
-		if isSigmoidOf(s, n.Inputs[1-i]) && readers[s.id] == 1 {
-			return s
-		}
-	}
-	return nil
-}
-
-// siluGrad is g * d/dx[x*sigmoid(x)] = g*s*(1 + x - x*s), with s and x*s
-// recomputed (x*s is shared with the rule of whatever multiplies the SiLU,
-// e.g. the up projection): six elementwise passes over the activation
-// instead of nine.
-func siluGrad(n *Node, sig, g *Value, remat rematerializer) (x, gx *Value) {
-	x = sig.Producer.Inputs[0]
-	s := remat.value(sig)
-	silu := remat.value(n.Outputs[0])
-	return x, Mul(g, Mul(s, Add(ScalarLike(x, 1), Sub(x, silu))))
-}
-
-func isSigmoidOf(s, x *Value) bool {
-	return s != nil && s.Producer != nil && s.Producer.Op == "Sigmoid" && s.Producer.Inputs[0] == x
-}
-
-func staticOr1(s Shape) []int64 {
-	dims := make([]int64, len(s))
-	for i := range dims {
-		dims[i] = 1
-	}
-	return dims
 }
 
 func zerosFor(vs []*Value) []*Value {
@@ -239,24 +171,10 @@ func zerosFor(vs []*Value) []*Value {
 // DifferentiableOps lists ops with a gradient rule; NonDifferentiableOps
 // the ops that deliberately pass none. Together they cover SupportedOps
 // (a test enforces it).
-func DifferentiableOps() []string {
-	var ops []string
-	for k := range vjpTable {
-		ops = append(ops, k)
-	}
-	sort.Strings(ops)
-	return ops
-}
+func DifferentiableOps() []string { return slices.Sorted(maps.Keys(vjpTable)) }
 
 // NonDifferentiableOps lists the ops that pass no gradient.
-func NonDifferentiableOps() []string {
-	var ops []string
-	for k := range nonDifferentiable {
-		ops = append(ops, k)
-	}
-	sort.Strings(ops)
-	return ops
-}
+func NonDifferentiableOps() []string { return slices.Sorted(maps.Keys(nonDifferentiable)) }
 
 // unbroadcast sums g over the axes along which a value of shape target was
 // broadcast to g's shape, giving a gradient of exactly target's shape.
@@ -285,11 +203,7 @@ func unbroadcast(g *Value, target Shape) *Value {
 	}
 	r := ReduceSum(g, axes, true)
 	if lead > 0 {
-		leading := make([]int, lead)
-		for i := range leading {
-			leading[i] = i
-		}
-		r = Squeeze(r, leading...)
+		r = Squeeze(r, firstAxes[int](lead)...)
 	}
 	return r
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/graph/gradcheck"
+	"github.com/nrgraph/nrgraph/internal/gradcheck"
 )
 
 // inSpec describes one input of a gradient-check case.
@@ -96,16 +96,20 @@ func gradCases() []gradCase {
 			return graph.Clip(in[0], graph.ScalarLike(in[0], -0.5), graph.ScalarLike(in[0], 0.55))
 		}},
 		{name: "Gemm", op: "Gemm", ins: []inSpec{f64(3, 4), f64(4, 2), f64(2)}, build: func(in []*graph.Value) *graph.Value {
-			return graph.Gemm(in[0], in[1], in[2], false, false, 0.7, 1.3)
+			return graph.Gemm(in[0], in[1], in[2], graph.GemmOptions{Alpha: 0.7, Beta: 1.3})
 		}},
 		{name: "GemmTransA", op: "Gemm", ins: []inSpec{f64(4, 3), f64(4, 2), f64(3, 1)}, build: func(in []*graph.Value) *graph.Value {
-			return graph.Gemm(in[0], in[1], in[2], true, false, 1, 0.5)
+			return graph.Gemm(in[0], in[1], in[2], graph.GemmOptions{TransA: true, Beta: 0.5})
 		}},
 		{name: "GemmTransB", op: "Gemm", ins: []inSpec{f64(3, 4), f64(2, 4)}, build: func(in []*graph.Value) *graph.Value {
-			return graph.Gemm(in[0], in[1], nil, false, true, 1, 0)
+			return graph.Gemm(in[0], in[1], nil, graph.GemmOptions{TransB: true})
 		}},
 		{name: "GemmTransAB", op: "Gemm", ins: []inSpec{f64(4, 3), f64(2, 4)}, build: func(in []*graph.Value) *graph.Value {
-			return graph.Gemm(in[0], in[1], nil, true, true, 2, 0)
+			return graph.Gemm(in[0], in[1], nil, graph.GemmOptions{TransA: true, TransB: true, Alpha: 2})
+		}},
+		{name: "GemmAlpha0", op: "Gemm", ins: []inSpec{f64(3, 4), f64(4, 2), f64(3, 2)}, build: func(in []*graph.Value) *graph.Value {
+			// Only an ONNX file can say alpha=0 (GemmOptions reads 0 as 1).
+			return in[0].Graph().AddNode("Gemm", in, graph.Attrs{"alpha": float32(0), "beta": float32(1.5)})[0]
 		}},
 		{name: "Softmax", op: "Softmax", ins: []inSpec{f64(2, 5)}, build: func(in []*graph.Value) *graph.Value { return graph.Softmax(in[0], -1) }},
 		{name: "SoftmaxAxis0", op: "Softmax", ins: []inSpec{f64(3, 2)}, build: func(in []*graph.Value) *graph.Value { return graph.Softmax(in[0], 0) }},
@@ -150,14 +154,22 @@ func gradCases() []gradCase {
 		{name: "Trilu", op: "Trilu", ins: []inSpec{f64(2, 3, 3)}, build: func(in []*graph.Value) *graph.Value { return graph.Trilu(in[0], 0, false) }},
 		{name: "TriluUpper", op: "Trilu", ins: []inSpec{f64(3, 4)}, build: func(in []*graph.Value) *graph.Value { return graph.Trilu(in[0], 1, true) }},
 		{name: "Pad", op: "Pad", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value { return graph.Pad(in[0], 1, 0, 0, 2) }},
-		// SiLU: the backward recomputes sigmoid(x) and x*sigmoid(x).
-		{name: "SiLU", op: "Sigmoid", ins: []inSpec{f64(2, 3), f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
-			silu := graph.Mul(in[0], graph.Sigmoid(in[0]))
+		// The SiLU composite's own rule; its backward recomputes sigmoid(x)
+		// and x*sigmoid(x), the latter shared with the outer Mul's rule.
+		{name: "SiLU", op: "SiLU", ins: []inSpec{f64(2, 3), f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+			silu := graph.SiLU(in[0])
 			return graph.Mul(silu, graph.Add(in[1], silu))
 		}},
-		// The sigmoid also read elsewhere: SiLU goes through the Mul and
-		// Sigmoid rules instead of its fused one.
-		{name: "SiLUSharedSigmoid", op: "Sigmoid", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+		// The composite's inner sigmoid read elsewhere too: that reader's
+		// gradient reaches x through the Sigmoid rule, added to SiLU's.
+		{name: "SiLUInnerReadElsewhere", op: "SiLU", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+			silu := graph.SiLU(in[0])
+			s := silu.Producer.Inputs[1]
+			return graph.Add(silu, graph.Mul(s, s))
+		}},
+		// x*sigmoid(x) written out by hand is no composite: it goes through
+		// the Mul and Sigmoid rules, with the sigmoid recomputed.
+		{name: "SigmoidTimesInput", op: "Sigmoid", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
 			s := graph.Sigmoid(in[0])
 			return graph.Add(graph.Mul(s, in[0]), graph.Mul(s, s))
 		}},
@@ -190,10 +202,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 					if gen == nil {
 						gen = signedAwayFromZero
 					}
-					n := 1
-					for _, d := range spec.shape {
-						n *= int(d)
-					}
+					n := int(graph.NumElements(spec.shape))
 					data := make([]float64, n)
 					for k := range data {
 						data[k] = gen(r, k)
@@ -246,7 +255,7 @@ func TestEveryOpHasAGradientDecision(t *testing.T) {
 	for _, c := range gradCases() {
 		covered[c.op] = true
 	}
-	for _, op := range graph.DifferentiableOps() {
+	for _, op := range append(graph.DifferentiableOps(), graph.CompositeOps()...) {
 		assert.True(t, covered[op], "gradient rule of %s has no finite-difference case", op)
 	}
 }
@@ -300,8 +309,8 @@ func TestGradPrunesFrozenBranches(t *testing.T) {
 // TestBackwardKeepsNoActivationItCanAvoid pins the two memory rules of
 // Grad on an FFN-like block with symbolic dims: the backward pass reads no
 // Shape of a forward activation (sizes come from the graph inputs) and
-// recomputes sigmoid(h) and h*sigmoid(h) instead of reading the forward
-// copies. The gradient still matches finite differences.
+// recomputes SiLU's sigmoid(h) and h*sigmoid(h) instead of reading the
+// forward copies. The gradient still matches finite differences.
 func TestBackwardKeepsNoActivationItCanAvoid(t *testing.T) {
 	var loss, w, sig, silu *graph.Value
 	var forward int
@@ -309,9 +318,10 @@ func TestBackwardKeepsNoActivationItCanAvoid(t *testing.T) {
 		x := g.Input("x", graph.Float64, graph.S("batch", "seq", 4))
 		w = g.Input("w", graph.Float64, graph.S(6, 4))
 		flat := graph.ReshapeLike(x, graph.S(graph.Sym("batch").Mul(graph.Sym("seq")), 4), x)
-		h := graph.ReshapeLike(graph.Gemm(flat, w, nil, false, true, 1, 0), graph.S("batch", "seq", 6), x)
-		sig = graph.Sigmoid(h)
-		silu = graph.Mul(h, sig)
+		h := graph.ReshapeLike(graph.Gemm(flat, w, nil, graph.GemmOptions{TransB: true}), graph.S("batch", "seq", 6), x)
+		silu = graph.SiLU(h)
+		sig = silu.Producer.Inputs[1]
+		require.Equal(t, "Sigmoid", sig.Producer.Op)
 		loss = graph.ReduceMean(graph.Mul(silu, graph.Add(h, silu)), nil, false)
 		forward = len(g.Nodes())
 	})

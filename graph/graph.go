@@ -34,6 +34,9 @@ type Graph struct {
 	symbolSizes map[string]*Value
 	// shapeTensors caches built shape vectors by their symbolic shape.
 	shapeTensors map[string]*Value
+	// remat holds the backward-pass recomputations of the Grad call in
+	// progress (remat.go); nil outside Grad.
+	remat rematerializer
 }
 
 // New returns an empty graph.
@@ -100,6 +103,9 @@ type Node struct {
 	Attrs   Attrs
 	// Where is the caller's file:line that created the node, for errors.
 	Where string
+	// composite is set on the node computing a composite's output (e.g.
+	// SiLU): Grad then uses the composite's rule, not this op's.
+	composite *composite
 }
 
 func (n *Node) String() string {

@@ -2,7 +2,8 @@ package graph
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 )
 
 // outSpec is what shape inference says about one node output.
@@ -20,25 +21,57 @@ type opDef struct {
 	infer                func(n *Node) ([]outSpec, error)
 }
 
-// opTable is the single registry of supported ONNX ops (opset 17 semantics).
-var opTable = map[string]opDef{}
-
-func defOp(name string, minIn, maxIn int, infer func(n *Node) ([]outSpec, error)) {
-	if _, dup := opTable[name]; dup {
-		panic("graph: op registered twice: " + name)
-	}
-	opTable[name] = opDef{minInputs: minIn, maxInputs: maxIn, infer: infer}
+// opTable is the single registry of supported ONNX ops (opset 17
+// semantics).
+var opTable = map[string]opDef{
+	// Elementwise, one input.
+	"Sqrt": {1, 1, inferFloatUnary}, "Reciprocal": {1, 1, inferFloatUnary}, "Exp": {1, 1, inferFloatUnary},
+	"Log": {1, 1, inferFloatUnary}, "Relu": {1, 1, inferFloatUnary}, "Sigmoid": {1, 1, inferFloatUnary},
+	"Tanh": {1, 1, inferFloatUnary}, "Erf": {1, 1, inferFloatUnary},
+	"Neg": {1, 1, inferNumericUnary}, "Abs": {1, 1, inferNumericUnary}, "Sign": {1, 1, inferNumericUnary},
+	"Not":      {1, 1, inferNot},
+	"Identity": {1, 1, inferIdentity},
+	"Cast":     {1, 1, inferCast},
+	"Clip":     {1, 3, inferClip},
+	// Elementwise with numpy broadcasting.
+	"Add": {2, 2, inferBroadcast}, "Sub": {2, 2, inferBroadcast}, "Mul": {2, 2, inferBroadcast},
+	"Div": {2, 2, inferBroadcast}, "Pow": {2, 2, inferBroadcast},
+	"Max": {1, -1, inferBroadcast}, "Min": {1, -1, inferBroadcast},
+	"Equal": {2, 2, inferCompare}, "Less": {2, 2, inferCompare}, "Greater": {2, 2, inferCompare},
+	"Where": {3, 3, inferWhere},
+	// Products, normalisations and reductions.
+	"MatMul":     {2, 2, inferMatMul},
+	"Gemm":       {2, 3, inferGemm},
+	"Softmax":    {1, 1, inferSoftmax},
+	"LogSoftmax": {1, 1, inferSoftmax},
+	"ReduceSum":  {1, 2, inferReduce},
+	"ReduceMean": {1, 1, inferReduce},
+	"ReduceMax":  {1, 1, inferReduce},
+	"CumSum":     {2, 2, inferCumSum},
+	// Layout.
+	"Reshape":   {2, 2, inferReshape},
+	"Transpose": {1, 1, inferTranspose},
+	"Concat":    {1, -1, inferConcat},
+	"Slice":     {3, 5, inferSlice},
+	"Split":     {1, 2, inferSplit},
+	"Squeeze":   {1, 2, inferSqueeze},
+	"Unsqueeze": {2, 2, inferUnsqueeze},
+	"Expand":    {2, 2, inferExpand},
+	"Pad":       {2, 3, inferPad},
+	"Trilu":     {1, 2, inferTrilu},
+	// Indexing.
+	"Gather":          {2, 2, inferGather},
+	"GatherElements":  {2, 2, inferGatherElements},
+	"GatherND":        {2, 2, inferGatherND},
+	"ScatterElements": {3, 3, inferScatterElements},
+	"ScatterND":       {3, 3, inferScatterND},
+	// Constants and shapes.
+	"Constant": {0, 0, inferConstant},
+	"Shape":    {1, 1, inferShape},
 }
 
 // SupportedOps lists the op types the IR can build, sorted.
-func SupportedOps() []string {
-	ops := make([]string, 0, len(opTable))
-	for k := range opTable {
-		ops = append(ops, k)
-	}
-	sort.Strings(ops)
-	return ops
-}
+func SupportedOps() []string { return slices.Sorted(maps.Keys(opTable)) }
 
 func one(dt DType, s Shape) ([]outSpec, error) { return []outSpec{{dtype: dt, shape: s}}, nil }
 
@@ -104,43 +137,58 @@ func sameDType(vs ...*Value) error {
 	return nil
 }
 
-func inferUnary(floatOnly bool) func(n *Node) ([]outSpec, error) {
-	return func(n *Node) ([]outSpec, error) {
-		x := n.Inputs[0]
-		if floatOnly {
-			if err := requireFloat(x); err != nil {
-				return nil, err
-			}
-		} else if x.DType == Bool {
-			return nil, fmt.Errorf("needs a numeric input, got bool")
-		}
-		return one(x.DType, x.Shape.Clone())
+// inferFloatUnary: elementwise ops on floating-point values.
+func inferFloatUnary(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	if err := requireFloat(x); err != nil {
+		return nil, err
 	}
+	return one(x.DType, x.Shape.Clone())
 }
 
-func inferBroadcast(outBool bool) func(n *Node) ([]outSpec, error) {
-	return func(n *Node) ([]outSpec, error) {
-		if err := sameDType(n.Inputs...); err != nil {
-			return nil, err
-		}
-		shapes := make([]Shape, len(n.Inputs))
-		for i, in := range n.Inputs {
-			shapes[i] = in.Shape
-		}
-		s, err := broadcastShapes(shapes...)
-		if err != nil {
-			return nil, err
-		}
-		dt := n.Inputs[0].DType
-		if outBool {
-			dt = Bool
-		}
-		specs, err := one(dt, s)
-		if err == nil && n.Op == "Mul" {
-			specs[0].known = knownProduct(n.Inputs[0], n.Inputs[1])
-		}
-		return specs, err
+// inferNumericUnary: elementwise ops on any number (not bool).
+func inferNumericUnary(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	if x.DType == Bool {
+		return nil, fmt.Errorf("needs a numeric input, got bool")
 	}
+	return one(x.DType, x.Shape.Clone())
+}
+
+// inferBroadcast: elementwise ops with numpy broadcasting, output of the
+// inputs' dtype. Mul also tracks the product of two known sizes.
+func inferBroadcast(n *Node) ([]outSpec, error) {
+	s, err := broadcastInputs(n)
+	if err != nil {
+		return nil, err
+	}
+	spec := outSpec{dtype: n.Inputs[0].DType, shape: s}
+	if n.Op == "Mul" {
+		spec.known = knownProduct(n.Inputs[0], n.Inputs[1])
+	}
+	return []outSpec{spec}, nil
+}
+
+// inferCompare: broadcasting comparisons, bool output.
+func inferCompare(n *Node) ([]outSpec, error) {
+	s, err := broadcastInputs(n)
+	if err != nil {
+		return nil, err
+	}
+	return one(Bool, s)
+}
+
+// broadcastInputs is the broadcast shape of n's inputs, which must share a
+// dtype.
+func broadcastInputs(n *Node) (Shape, error) {
+	if err := sameDType(n.Inputs...); err != nil {
+		return nil, err
+	}
+	shapes := make([]Shape, len(n.Inputs))
+	for i, in := range n.Inputs {
+		shapes[i] = in.Shape
+	}
+	return broadcastShapes(shapes...)
 }
 
 // knownProduct multiplies two 1-element shape vectors (a symbolic size
@@ -154,219 +202,200 @@ func knownProduct(a, b *Value) []Dim {
 	return []Dim{ka[0].Mul(kb[0])}
 }
 
-func init() {
-	for _, op := range []string{"Sqrt", "Reciprocal", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "Erf"} {
-		defOp(op, 1, 1, inferUnary(true))
+func inferNot(n *Node) ([]outSpec, error) {
+	if n.Inputs[0].DType != Bool {
+		return nil, fmt.Errorf("needs a bool input, got %s", n.Inputs[0].DType)
 	}
-	for _, op := range []string{"Neg", "Abs", "Sign"} {
-		defOp(op, 1, 1, inferUnary(false))
+	return one(Bool, n.Inputs[0].Shape.Clone())
+}
+
+func inferIdentity(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	return []outSpec{{dtype: x.DType, shape: x.Shape.Clone(), known: x.known}}, nil
+}
+
+func inferWhere(n *Node) ([]outSpec, error) {
+	c, x, y := n.Inputs[0], n.Inputs[1], n.Inputs[2]
+	if c.DType != Bool {
+		return nil, fmt.Errorf("condition must be bool, got %s", c.DType)
 	}
-	for _, op := range []string{"Add", "Sub", "Mul", "Div", "Pow"} {
-		defOp(op, 2, 2, inferBroadcast(false))
+	if err := sameDType(x, y); err != nil {
+		return nil, err
 	}
-	defOp("Max", 1, -1, inferBroadcast(false))
-	defOp("Min", 1, -1, inferBroadcast(false))
-	for _, op := range []string{"Equal", "Less", "Greater"} {
-		defOp(op, 2, 2, inferBroadcast(true))
+	s, err := broadcastShapes(c.Shape, x.Shape, y.Shape)
+	if err != nil {
+		return nil, err
 	}
-	defOp("Not", 1, 1, func(n *Node) ([]outSpec, error) {
-		if n.Inputs[0].DType != Bool {
-			return nil, fmt.Errorf("needs a bool input, got %s", n.Inputs[0].DType)
+	return one(x.DType, s)
+}
+
+func inferCast(n *Node) ([]outSpec, error) {
+	to := DType(n.Attrs.Int("to", 0))
+	if !to.Valid() {
+		return nil, fmt.Errorf("unsupported target dtype %d", n.Attrs.Int("to", 0))
+	}
+	x := n.Inputs[0]
+	var known []Dim
+	if to.IsInt() {
+		known = x.known
+	}
+	return []outSpec{{dtype: to, shape: x.Shape.Clone(), known: known}}, nil
+}
+
+func inferClip(n *Node) ([]outSpec, error) {
+	if err := sameDType(n.Inputs...); err != nil {
+		return nil, err
+	}
+	for _, b := range n.Inputs[1:] {
+		if b != nil && b.Rank() != 0 {
+			return nil, fmt.Errorf("min/max must be scalars, got shape %s", b.Shape)
 		}
-		return one(Bool, n.Inputs[0].Shape.Clone())
-	})
-	defOp("Identity", 1, 1, func(n *Node) ([]outSpec, error) {
-		x := n.Inputs[0]
-		return []outSpec{{dtype: x.DType, shape: x.Shape.Clone(), known: x.known}}, nil
-	})
-	defOp("Where", 3, 3, func(n *Node) ([]outSpec, error) {
-		c, x, y := n.Inputs[0], n.Inputs[1], n.Inputs[2]
-		if c.DType != Bool {
-			return nil, fmt.Errorf("condition must be bool, got %s", c.DType)
+	}
+	return one(n.Inputs[0].DType, n.Inputs[0].Shape.Clone())
+}
+
+func inferCumSum(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	ax, ok := constInts(n.Inputs[1])
+	if !ok || len(ax) != 1 {
+		return nil, fmt.Errorf("axis must be a constant scalar")
+	}
+	if _, err := normAxis(ax[0], x.Rank()); err != nil {
+		return nil, err
+	}
+	return one(x.DType, x.Shape.Clone())
+}
+
+func inferTranspose(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	perm := n.Attrs.Ints("perm")
+	if perm == nil {
+		for i := x.Rank() - 1; i >= 0; i-- {
+			perm = append(perm, int64(i))
 		}
-		if err := sameDType(x, y); err != nil {
-			return nil, err
+	}
+	if len(perm) != x.Rank() {
+		return nil, fmt.Errorf("perm %v has wrong length for rank %d", perm, x.Rank())
+	}
+	seen := make([]bool, x.Rank())
+	out := make(Shape, x.Rank())
+	for i, p := range perm {
+		if p < 0 || int(p) >= x.Rank() || seen[p] {
+			return nil, fmt.Errorf("perm %v is not a permutation", perm)
 		}
-		s, err := broadcastShapes(c.Shape, x.Shape, y.Shape)
+		seen[p] = true
+		out[i] = x.Shape[p]
+	}
+	return one(x.DType, out)
+}
+
+func inferExpand(n *Node) ([]outSpec, error) {
+	target, ok := knownDims(n.Inputs[1])
+	if !ok {
+		return nil, fmt.Errorf("target shape must be a constant or derived from Shape")
+	}
+	s, err := broadcastShapes(n.Inputs[0].Shape, Shape(target))
+	if err != nil {
+		return nil, err
+	}
+	return one(n.Inputs[0].DType, s)
+}
+
+func inferGatherElements(n *Node) ([]outSpec, error) {
+	x, idx := n.Inputs[0], n.Inputs[1]
+	if !idx.DType.IsInt() {
+		return nil, fmt.Errorf("indices must be int32/int64, got %s", idx.DType)
+	}
+	if idx.Rank() != x.Rank() {
+		return nil, fmt.Errorf("indices rank %d != data rank %d", idx.Rank(), x.Rank())
+	}
+	if _, err := normAxis(n.Attrs.Int("axis", 0), x.Rank()); err != nil {
+		return nil, err
+	}
+	return one(x.DType, idx.Shape.Clone())
+}
+
+func inferScatterElements(n *Node) ([]outSpec, error) {
+	data, idx, upd := n.Inputs[0], n.Inputs[1], n.Inputs[2]
+	if err := sameDType(data, upd); err != nil {
+		return nil, err
+	}
+	if !idx.DType.IsInt() || idx.Rank() != data.Rank() || !idx.Shape.Equal(upd.Shape) {
+		return nil, fmt.Errorf("indices (%s%s) and updates (%s) must have equal shapes of the data's rank", idx.DType, idx.Shape, upd.Shape)
+	}
+	if _, err := normAxis(n.Attrs.Int("axis", 0), data.Rank()); err != nil {
+		return nil, err
+	}
+	return one(data.DType, data.Shape.Clone())
+}
+
+func inferScatterND(n *Node) ([]outSpec, error) {
+	data, idx, upd := n.Inputs[0], n.Inputs[1], n.Inputs[2]
+	if err := sameDType(data, upd); err != nil {
+		return nil, err
+	}
+	k, err := indexTupleLen(idx, data)
+	if err != nil {
+		return nil, err
+	}
+	want := append(idx.Shape[:idx.Rank()-1].Clone(), data.Shape[k:]...)
+	if !want.Equal(upd.Shape) {
+		return nil, fmt.Errorf("updates shape %s, want %s", upd.Shape, want)
+	}
+	return one(data.DType, data.Shape.Clone())
+}
+
+func inferTrilu(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	if x.Rank() < 2 {
+		return nil, fmt.Errorf("needs rank >= 2, got %d", x.Rank())
+	}
+	return one(x.DType, x.Shape.Clone())
+}
+
+func inferConstant(n *Node) ([]outSpec, error) {
+	d, ok := n.Attrs["value"].(*Data)
+	if !ok {
+		return nil, fmt.Errorf("needs a tensor attribute \"value\"")
+	}
+	spec := outSpec{dtype: d.DType, shape: StaticShape(d.Dims)}
+	if d.DType == Int64 && len(d.Dims) <= 1 && NumElements(d.Dims) <= 16 {
+		vals, err := d.Int64s()
 		if err != nil {
 			return nil, err
 		}
-		return one(x.DType, s)
-	})
-	defOp("Cast", 1, 1, func(n *Node) ([]outSpec, error) {
-		to := DType(n.Attrs.Int("to", 0))
-		if !to.Valid() {
-			return nil, fmt.Errorf("unsupported target dtype %d", n.Attrs.Int("to", 0))
+		spec.known = make([]Dim, len(vals))
+		for i, v := range vals {
+			spec.known[i] = D(v)
 		}
-		x := n.Inputs[0]
-		var known []Dim
-		if to.IsInt() {
-			known = x.known
-		}
-		return []outSpec{{dtype: to, shape: x.Shape.Clone(), known: known}}, nil
-	})
-	defOp("Clip", 1, 3, func(n *Node) ([]outSpec, error) {
-		if err := sameDType(n.Inputs...); err != nil {
-			return nil, err
-		}
-		for _, b := range n.Inputs[1:] {
-			if b != nil && b.Rank() != 0 {
-				return nil, fmt.Errorf("min/max must be scalars, got shape %s", b.Shape)
-			}
-		}
-		return one(n.Inputs[0].DType, n.Inputs[0].Shape.Clone())
-	})
-	defOp("MatMul", 2, 2, inferMatMul)
-	defOp("Gemm", 2, 3, inferGemm)
-	for _, op := range []string{"Softmax", "LogSoftmax"} {
-		defOp(op, 1, 1, func(n *Node) ([]outSpec, error) {
-			x := n.Inputs[0]
-			if err := requireFloat(x); err != nil {
-				return nil, err
-			}
-			if _, err := normAxis(n.Attrs.Int("axis", -1), x.Rank()); err != nil {
-				return nil, err
-			}
-			return one(x.DType, x.Shape.Clone())
-		})
 	}
-	defOp("ReduceSum", 1, 2, inferReduce)
-	defOp("ReduceMean", 1, 1, inferReduce)
-	defOp("ReduceMax", 1, 1, inferReduce)
-	defOp("CumSum", 2, 2, func(n *Node) ([]outSpec, error) {
-		x := n.Inputs[0]
-		ax, ok := constInts(n.Inputs[1])
-		if !ok || len(ax) != 1 {
-			return nil, fmt.Errorf("axis must be a constant scalar")
-		}
-		if _, err := normAxis(ax[0], x.Rank()); err != nil {
-			return nil, err
-		}
-		return one(x.DType, x.Shape.Clone())
-	})
-	defOp("Reshape", 2, 2, inferReshape)
-	defOp("Transpose", 1, 1, func(n *Node) ([]outSpec, error) {
-		x := n.Inputs[0]
-		perm := n.Attrs.Ints("perm")
-		if perm == nil {
-			for i := x.Rank() - 1; i >= 0; i-- {
-				perm = append(perm, int64(i))
-			}
-		}
-		if len(perm) != x.Rank() {
-			return nil, fmt.Errorf("perm %v has wrong length for rank %d", perm, x.Rank())
-		}
-		seen := make([]bool, x.Rank())
-		out := make(Shape, x.Rank())
-		for i, p := range perm {
-			if p < 0 || int(p) >= x.Rank() || seen[p] {
-				return nil, fmt.Errorf("perm %v is not a permutation", perm)
-			}
-			seen[p] = true
-			out[i] = x.Shape[p]
-		}
-		return one(x.DType, out)
-	})
-	defOp("Concat", 1, -1, inferConcat)
-	defOp("Slice", 3, 5, inferSlice)
-	defOp("Split", 1, 2, inferSplit)
-	defOp("Squeeze", 1, 2, inferSqueeze)
-	defOp("Unsqueeze", 2, 2, inferUnsqueeze)
-	defOp("Expand", 2, 2, func(n *Node) ([]outSpec, error) {
-		target, ok := knownDims(n.Inputs[1])
-		if !ok {
-			return nil, fmt.Errorf("target shape must be a constant or derived from Shape")
-		}
-		s, err := broadcastShapes(n.Inputs[0].Shape, Shape(target))
-		if err != nil {
-			return nil, err
-		}
-		return one(n.Inputs[0].DType, s)
-	})
-	defOp("Gather", 2, 2, inferGather)
-	defOp("GatherElements", 2, 2, func(n *Node) ([]outSpec, error) {
-		x, idx := n.Inputs[0], n.Inputs[1]
-		if !idx.DType.IsInt() {
-			return nil, fmt.Errorf("indices must be int32/int64, got %s", idx.DType)
-		}
-		if idx.Rank() != x.Rank() {
-			return nil, fmt.Errorf("indices rank %d != data rank %d", idx.Rank(), x.Rank())
-		}
-		if _, err := normAxis(n.Attrs.Int("axis", 0), x.Rank()); err != nil {
-			return nil, err
-		}
-		return one(x.DType, idx.Shape.Clone())
-	})
-	defOp("ScatterElements", 3, 3, func(n *Node) ([]outSpec, error) {
-		data, idx, upd := n.Inputs[0], n.Inputs[1], n.Inputs[2]
-		if err := sameDType(data, upd); err != nil {
-			return nil, err
-		}
-		if !idx.DType.IsInt() || idx.Rank() != data.Rank() || !idx.Shape.Equal(upd.Shape) {
-			return nil, fmt.Errorf("indices (%s%s) and updates (%s) must have equal shapes of the data's rank", idx.DType, idx.Shape, upd.Shape)
-		}
-		if _, err := normAxis(n.Attrs.Int("axis", 0), data.Rank()); err != nil {
-			return nil, err
-		}
-		return one(data.DType, data.Shape.Clone())
-	})
-	defOp("ScatterND", 3, 3, func(n *Node) ([]outSpec, error) {
-		data, idx, upd := n.Inputs[0], n.Inputs[1], n.Inputs[2]
-		if err := sameDType(data, upd); err != nil {
-			return nil, err
-		}
-		if idx.DType != Int64 || idx.Rank() < 1 {
-			return nil, fmt.Errorf("indices must be int64 of rank >= 1")
-		}
-		k, ok := idx.Shape[idx.Rank()-1].Size()
-		if !ok || int(k) > data.Rank() {
-			return nil, fmt.Errorf("last indices dim must be static and <= data rank")
-		}
-		want := append(idx.Shape[:idx.Rank()-1].Clone(), data.Shape[k:]...)
-		if !want.Equal(upd.Shape) {
-			return nil, fmt.Errorf("updates shape %s, want %s", upd.Shape, want)
-		}
-		return one(data.DType, data.Shape.Clone())
-	})
-	defOp("Trilu", 1, 2, func(n *Node) ([]outSpec, error) {
-		x := n.Inputs[0]
-		if x.Rank() < 2 {
-			return nil, fmt.Errorf("needs rank >= 2, got %d", x.Rank())
-		}
-		return one(x.DType, x.Shape.Clone())
-	})
-	defOp("Constant", 0, 0, func(n *Node) ([]outSpec, error) {
-		d, ok := n.Attrs["value"].(*Data)
-		if !ok {
-			return nil, fmt.Errorf("needs a tensor attribute \"value\"")
-		}
-		spec := outSpec{dtype: d.DType, shape: StaticShape(d.Dims)}
-		if d.DType == Int64 && len(d.Dims) <= 1 && numElements(d.Dims) <= 16 {
-			vals, err := d.Int64s()
-			if err != nil {
-				return nil, err
-			}
-			spec.known = make([]Dim, len(vals))
-			for i, v := range vals {
-				spec.known[i] = D(v)
-			}
-		}
-		return []outSpec{spec}, nil
-	})
-	defOp("Shape", 1, 1, func(n *Node) ([]outSpec, error) {
-		x := n.Inputs[0]
-		start, end := n.Attrs.Int("start", 0), n.Attrs.Int("end", int64(x.Rank()))
-		if start < 0 {
-			start += int64(x.Rank())
-		}
-		if end < 0 {
-			end += int64(x.Rank())
-		}
-		start, end = max(0, min(start, int64(x.Rank()))), max(0, min(end, int64(x.Rank())))
-		end = max(end, start)
-		known := append([]Dim{}, x.Shape[start:end]...)
-		return []outSpec{{dtype: Int64, shape: S(int(end - start)), known: known}}, nil
-	})
+	return []outSpec{spec}, nil
+}
+
+func inferShape(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	start, end := n.Attrs.Int("start", 0), n.Attrs.Int("end", int64(x.Rank()))
+	if start < 0 {
+		start += int64(x.Rank())
+	}
+	if end < 0 {
+		end += int64(x.Rank())
+	}
+	start, end = max(0, min(start, int64(x.Rank()))), max(0, min(end, int64(x.Rank())))
+	end = max(end, start)
+	known := append([]Dim{}, x.Shape[start:end]...)
+	return []outSpec{{dtype: Int64, shape: S(int(end - start)), known: known}}, nil
+}
+
+func inferSoftmax(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	if err := requireFloat(x); err != nil {
+		return nil, err
+	}
+	if _, err := normAxis(n.Attrs.Int("axis", -1), x.Rank()); err != nil {
+		return nil, err
+	}
+	return one(x.DType, x.Shape.Clone())
 }
 
 func inferMatMul(n *Node) ([]outSpec, error) {
@@ -436,11 +465,7 @@ func reduceAxes(n *Node) ([]int, error) {
 		if n.Attrs.Int("noop_with_empty_axes", 0) != 0 {
 			return nil, nil
 		}
-		all := make([]int, x.Rank())
-		for i := range all {
-			all[i] = i
-		}
-		return all, nil
+		return firstAxes[int](x.Rank()), nil
 	}
 	axes := make([]int, len(raw))
 	for i, a := range raw {
@@ -639,6 +664,19 @@ func sliceDim(d Dim, start, end Dim, step int64) (Dim, error) {
 	return Dim{}, fmt.Errorf("cannot infer slice [%s:%s] of symbolic dim %s", start, end, d)
 }
 
+// sliceAxes is the axes a Slice node cuts: its axes input, or the first
+// count axes when it has none.
+func sliceAxes(n *Node, count int) ([]int64, error) {
+	if len(n.Inputs) <= 3 || n.Inputs[3] == nil {
+		return firstAxes[int64](count), nil
+	}
+	axes, ok := constInts(n.Inputs[3])
+	if !ok || len(axes) != count {
+		return nil, fmt.Errorf("axes must be a constant of len %d", count)
+	}
+	return axes, nil
+}
+
 func inferSlice(n *Node) ([]outSpec, error) {
 	x := n.Inputs[0]
 	starts, ok1 := knownDims(n.Inputs[1])
@@ -646,21 +684,11 @@ func inferSlice(n *Node) ([]outSpec, error) {
 	if !ok1 || !ok2 || len(starts) != len(ends) {
 		return nil, fmt.Errorf("starts/ends must be known and of equal length")
 	}
-	axes := make([]int64, len(starts))
-	for i := range axes {
-		axes[i] = int64(i)
+	axes, err := sliceAxes(n, len(starts))
+	if err != nil {
+		return nil, err
 	}
-	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
-		a, ok := constInts(n.Inputs[3])
-		if !ok || len(a) != len(starts) {
-			return nil, fmt.Errorf("axes must be a constant of len %d", len(starts))
-		}
-		axes = a
-	}
-	steps := make([]int64, len(starts))
-	for i := range steps {
-		steps[i] = 1
-	}
+	steps := ones(len(starts))
 	if len(n.Inputs) > 4 && n.Inputs[4] != nil {
 		s, ok := constInts(n.Inputs[4])
 		if !ok || len(s) != len(starts) {
@@ -818,42 +846,51 @@ func inferGather(n *Node) ([]outSpec, error) {
 	return []outSpec{{dtype: x.DType, shape: out, known: known}}, nil
 }
 
-func init() {
-	defOp("Pad", 2, 3, func(n *Node) ([]outSpec, error) {
-		x := n.Inputs[0]
-		if mode := n.Attrs.String("mode", "constant"); mode != "constant" {
-			return nil, fmt.Errorf("only constant padding is supported, got %q", mode)
+func inferPad(n *Node) ([]outSpec, error) {
+	x := n.Inputs[0]
+	if mode := n.Attrs.String("mode", "constant"); mode != "constant" {
+		return nil, fmt.Errorf("only constant padding is supported, got %q", mode)
+	}
+	pads, ok := constInts(n.Inputs[1])
+	if !ok || len(pads) != 2*x.Rank() {
+		return nil, fmt.Errorf("pads must be a constant of length %d", 2*x.Rank())
+	}
+	out := x.Shape.Clone()
+	for i := range out {
+		before, after := pads[i], pads[i+x.Rank()]
+		if before == 0 && after == 0 {
+			continue
 		}
-		pads, ok := constInts(n.Inputs[1])
-		if !ok || len(pads) != 2*x.Rank() {
-			return nil, fmt.Errorf("pads must be a constant of length %d", 2*x.Rank())
+		if before < 0 || after < 0 {
+			return nil, fmt.Errorf("negative pads %v", pads)
 		}
-		out := x.Shape.Clone()
-		for i := range out {
-			before, after := pads[i], pads[i+x.Rank()]
-			if before == 0 && after == 0 {
-				continue
-			}
-			if before < 0 || after < 0 {
-				return nil, fmt.Errorf("negative pads %v", pads)
-			}
-			d, ok := out[i].Size()
-			if !ok {
-				return nil, fmt.Errorf("cannot pad symbolic dim %s", out[i])
-			}
-			out[i] = D(d + before + after)
+		d, ok := out[i].Size()
+		if !ok {
+			return nil, fmt.Errorf("cannot pad symbolic dim %s", out[i])
 		}
-		return one(x.DType, out)
-	})
-	defOp("GatherND", 2, 2, func(n *Node) ([]outSpec, error) {
-		x, idx := n.Inputs[0], n.Inputs[1]
-		if idx.DType != Int64 || idx.Rank() < 1 {
-			return nil, fmt.Errorf("indices must be int64 of rank >= 1")
-		}
-		k, ok := idx.Shape[idx.Rank()-1].Size()
-		if !ok || int(k) > x.Rank() {
-			return nil, fmt.Errorf("last indices dim must be static and <= data rank")
-		}
-		return one(x.DType, append(idx.Shape[:idx.Rank()-1].Clone(), x.Shape[k:]...))
-	})
+		out[i] = D(d + before + after)
+	}
+	return one(x.DType, out)
+}
+
+func inferGatherND(n *Node) ([]outSpec, error) {
+	x, idx := n.Inputs[0], n.Inputs[1]
+	k, err := indexTupleLen(idx, x)
+	if err != nil {
+		return nil, err
+	}
+	return one(x.DType, append(idx.Shape[:idx.Rank()-1].Clone(), x.Shape[k:]...))
+}
+
+// indexTupleLen is the length of the index tuples of GatherND/ScatterND:
+// the static last dim of int64 indices, at most data's rank.
+func indexTupleLen(idx, data *Value) (int64, error) {
+	if idx.DType != Int64 || idx.Rank() < 1 {
+		return 0, fmt.Errorf("indices must be int64 of rank >= 1")
+	}
+	k, ok := idx.Shape[idx.Rank()-1].Size()
+	if !ok || int(k) > data.Rank() {
+		return 0, fmt.Errorf("last indices dim must be static and <= data rank")
+	}
+	return k, nil
 }

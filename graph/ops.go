@@ -11,41 +11,78 @@ func add1(op string, inputs []*Value, attrs Attrs) *Value {
 	return graphOf(op, inputs...).AddNode(op, inputs, attrs)[0]
 }
 
-func unaryOp(op string) func(x *Value) *Value {
-	return func(x *Value) *Value { return add1(op, []*Value{x}, nil) }
-}
+// Add is a + b, elementwise with numpy broadcasting.
+func Add(a, b *Value) *Value { return add1("Add", []*Value{a, b}, nil) }
 
-func binaryOp(op string) func(a, b *Value) *Value {
-	return func(a, b *Value) *Value { return add1(op, []*Value{a, b}, nil) }
-}
+// Sub is a - b, elementwise with numpy broadcasting.
+func Sub(a, b *Value) *Value { return add1("Sub", []*Value{a, b}, nil) }
 
-// Elementwise ops with numpy broadcasting.
-var (
-	Add        = binaryOp("Add")
-	Sub        = binaryOp("Sub")
-	Mul        = binaryOp("Mul")
-	Div        = binaryOp("Div")
-	Pow        = binaryOp("Pow")
-	Max        = binaryOp("Max")
-	Min        = binaryOp("Min")
-	Equal      = binaryOp("Equal")
-	Less       = binaryOp("Less")
-	Greater    = binaryOp("Greater")
-	MatMul     = binaryOp("MatMul")
-	Neg        = unaryOp("Neg")
-	Abs        = unaryOp("Abs")
-	Sign       = unaryOp("Sign")
-	Sqrt       = unaryOp("Sqrt")
-	Reciprocal = unaryOp("Reciprocal")
-	Exp        = unaryOp("Exp")
-	Log        = unaryOp("Log")
-	Relu       = unaryOp("Relu")
-	Sigmoid    = unaryOp("Sigmoid")
-	Tanh       = unaryOp("Tanh")
-	Erf        = unaryOp("Erf")
-	Not        = unaryOp("Not")
-	Identity   = unaryOp("Identity")
-)
+// Mul is a * b, elementwise with numpy broadcasting.
+func Mul(a, b *Value) *Value { return add1("Mul", []*Value{a, b}, nil) }
+
+// Div is a / b, elementwise with numpy broadcasting.
+func Div(a, b *Value) *Value { return add1("Div", []*Value{a, b}, nil) }
+
+// Pow is a raised to the power b, elementwise with numpy broadcasting.
+func Pow(a, b *Value) *Value { return add1("Pow", []*Value{a, b}, nil) }
+
+// Max is the larger of a and b, elementwise with numpy broadcasting.
+func Max(a, b *Value) *Value { return add1("Max", []*Value{a, b}, nil) }
+
+// Min is the smaller of a and b, elementwise with numpy broadcasting.
+func Min(a, b *Value) *Value { return add1("Min", []*Value{a, b}, nil) }
+
+// Equal is whether a == b (bool), elementwise with numpy broadcasting.
+func Equal(a, b *Value) *Value { return add1("Equal", []*Value{a, b}, nil) }
+
+// Less is whether a < b (bool), elementwise with numpy broadcasting.
+func Less(a, b *Value) *Value { return add1("Less", []*Value{a, b}, nil) }
+
+// Greater is whether a > b (bool), elementwise with numpy broadcasting.
+func Greater(a, b *Value) *Value { return add1("Greater", []*Value{a, b}, nil) }
+
+// MatMul is the matrix product a @ b over the last two axes, with the
+// leading (batch) axes broadcast as numpy's matmul does.
+func MatMul(a, b *Value) *Value { return add1("MatMul", []*Value{a, b}, nil) }
+
+// Neg is -x, elementwise.
+func Neg(x *Value) *Value { return add1("Neg", []*Value{x}, nil) }
+
+// Abs is |x|, elementwise.
+func Abs(x *Value) *Value { return add1("Abs", []*Value{x}, nil) }
+
+// Sign is the sign of x: -1, 0 or 1, elementwise.
+func Sign(x *Value) *Value { return add1("Sign", []*Value{x}, nil) }
+
+// Sqrt is the square root of x, elementwise.
+func Sqrt(x *Value) *Value { return add1("Sqrt", []*Value{x}, nil) }
+
+// Reciprocal is 1/x, elementwise.
+func Reciprocal(x *Value) *Value { return add1("Reciprocal", []*Value{x}, nil) }
+
+// Exp is e^x, elementwise.
+func Exp(x *Value) *Value { return add1("Exp", []*Value{x}, nil) }
+
+// Log is the natural logarithm of x, elementwise.
+func Log(x *Value) *Value { return add1("Log", []*Value{x}, nil) }
+
+// Relu is max(x, 0), elementwise.
+func Relu(x *Value) *Value { return add1("Relu", []*Value{x}, nil) }
+
+// Sigmoid is 1/(1+e^-x), elementwise.
+func Sigmoid(x *Value) *Value { return add1("Sigmoid", []*Value{x}, nil) }
+
+// Tanh is the hyperbolic tangent of x, elementwise.
+func Tanh(x *Value) *Value { return add1("Tanh", []*Value{x}, nil) }
+
+// Erf is the error function of x, elementwise.
+func Erf(x *Value) *Value { return add1("Erf", []*Value{x}, nil) }
+
+// Not is the logical negation of bool x, elementwise.
+func Not(x *Value) *Value { return add1("Not", []*Value{x}, nil) }
+
+// Identity is x itself, as a new node, elementwise.
+func Identity(x *Value) *Value { return add1("Identity", []*Value{x}, nil) }
 
 // Where selects x where cond is true, else y.
 func Where(cond, x, y *Value) *Value { return add1("Where", []*Value{cond, x, y}, nil) }
@@ -67,13 +104,32 @@ func Clip(x, lo, hi *Value) *Value {
 	return add1("Clip", ins, nil)
 }
 
-// Gemm computes alpha*op(a)*op(b) + beta*c (c may be nil).
-func Gemm(a, b, c *Value, transA, transB bool, alpha, beta float32) *Value {
+// GemmOptions are Gemm's attributes. The zero value is the plain product
+// a·b (+ c).
+type GemmOptions struct {
+	// TransA and TransB use the transpose of a or b: op(x) is x or xᵀ.
+	TransA, TransB bool
+	// Alpha scales op(a)·op(b) and Beta scales c; 0 means ONNX's default 1.
+	Alpha, Beta float32
+}
+
+// Gemm computes Alpha·op(a)·op(b) + Beta·c for matrices a and b; c may be
+// nil and otherwise broadcasts to the result.
+func Gemm(a, b, c *Value, opts GemmOptions) *Value {
+	alpha, beta := opts.Alpha, opts.Beta
+	if alpha == 0 {
+		alpha = 1
+	}
 	ins := []*Value{a, b}
 	if c != nil {
 		ins = append(ins, c)
+		if beta == 0 {
+			beta = 1
+		}
+	} else {
+		beta = 0 // no c: written as 0, which ONNX Runtime ignores
 	}
-	return add1("Gemm", ins, Attrs{"transA": b2i(transA), "transB": b2i(transB), "alpha": alpha, "beta": beta})
+	return add1("Gemm", ins, Attrs{"transA": b2i(opts.TransA), "transB": b2i(opts.TransB), "alpha": alpha, "beta": beta})
 }
 
 func b2i(b bool) int64 {

@@ -247,22 +247,22 @@ func refRows() []refRow {
 		binaryOpRow("MatMul float32", float32Tol, in32(5, 8), in32(8, 3), graph.MatMul, nd.MatMul),
 		row("Gemm transB alpha beta C[5]", exactTol, []refInput{in64(3, 4), in64(5, 4), in64(5)},
 			func(_ *graph.Graph, in []*graph.Value) *graph.Value {
-				return graph.Gemm(in[0], in[1], in[2], false, true, 0.5, 2)
+				return graph.Gemm(in[0], in[1], in[2], graph.GemmOptions{TransB: true, Alpha: 0.5, Beta: 2})
 			},
 			func(in []nd.Array) nd.Array { return nd.Gemm(in[0], in[1], &in[2], false, true, 0.5, 2) }),
 		row("Gemm transA no C", exactTol, []refInput{in64(4, 3), in64(4, 2)},
 			func(_ *graph.Graph, in []*graph.Value) *graph.Value {
-				return graph.Gemm(in[0], in[1], nil, true, false, 1, 0)
+				return graph.Gemm(in[0], in[1], nil, graph.GemmOptions{TransA: true})
 			},
 			func(in []nd.Array) nd.Array { return nd.Gemm(in[0], in[1], nil, true, false, 1, 0) }),
 		row("Gemm transA transB C[3,1]", exactTol, []refInput{in64(2, 3), in64(4, 2), in64(3, 1)},
 			func(_ *graph.Graph, in []*graph.Value) *graph.Value {
-				return graph.Gemm(in[0], in[1], in[2], true, true, -1.5, 0.25)
+				return graph.Gemm(in[0], in[1], in[2], graph.GemmOptions{TransA: true, TransB: true, Alpha: -1.5, Beta: 0.25})
 			},
 			func(in []nd.Array) nd.Array { return nd.Gemm(in[0], in[1], &in[2], true, true, -1.5, 0.25) }),
 		row("Gemm float32 scalar C", float32Tol, []refInput{in32(3, 4), in32(4, 2), in32()},
 			func(_ *graph.Graph, in []*graph.Value) *graph.Value {
-				return graph.Gemm(in[0], in[1], in[2], false, false, 1, 1)
+				return graph.Gemm(in[0], in[1], in[2], graph.GemmOptions{}) // defaults: a·b + c
 			},
 			func(in []nd.Array) nd.Array { return nd.Gemm(in[0], in[1], &in[2], false, false, 1, 1) }),
 
@@ -675,7 +675,7 @@ func TestBuildErrorsNameTheNode(t *testing.T) {
 			graph.Add(g.Input("a", graph.Float32, graph.S(2)), g.Input("b", graph.Float64, graph.S(2)))
 		}, "Add", []string{"Add node n0_Add", "dtype mismatch", "a is float32", "b is float64"}},
 		{"Gemm inner dims", func(g *graph.Graph) {
-			graph.Gemm(g.Input("a", graph.Float64, graph.S(2, 3)), g.Input("b", graph.Float64, graph.S(2, 3)), nil, false, false, 1, 0)
+			graph.Gemm(g.Input("a", graph.Float64, graph.S(2, 3)), g.Input("b", graph.Float64, graph.S(2, 3)), nil, graph.GemmOptions{})
 		}, "Gemm", []string{"Gemm node n0_Gemm", "[2, 3] x [2, 3]", "transB=0"}},
 		{"Concat off-axis dims", func(g *graph.Graph) {
 			graph.Concat(0, g.Input("a", graph.Float64, graph.S(2, 3)), g.Input("b", graph.Float64, graph.S(2, 4)))

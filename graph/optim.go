@@ -183,16 +183,6 @@ func applyAdamW(g *Graph, params, grads []*Value, norm *Value, spec TrainSpec) {
 	}
 }
 
-// StateNames lists, for parameters, every state tensor a step carries
-// (parameter, m, v) in the order AddTrainStep declares outputs.
-func StateNames(params []string) []string {
-	var out []string
-	for _, p := range params {
-		out = append(out, p, MomentName(p, "m"), MomentName(p, "v"))
-	}
-	return out
-}
-
 // String renders the optimizer settings for manifests and logs.
 func (o AdamW) String() string {
 	return fmt.Sprintf("AdamW(β1=%g, β2=%g, ε=%g, wd=%g, clip=%g)", o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.ClipNorm)

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/graph/gradcheck"
+	"github.com/nrgraph/nrgraph/internal/gradcheck"
 )
 
 // stepper runs a training-step graph repeatedly, feeding every ".next"
@@ -34,10 +34,7 @@ func newStepper(t *testing.T, g *graph.Graph, init map[string][]float64) *steppe
 			continue
 		}
 		s.dims[v.Name()] = dims
-		n := 1
-		for _, d := range dims {
-			n *= int(d)
-		}
+		n := int(graph.NumElements(dims))
 		if data, ok := init[v.Name()]; ok {
 			s.state[v.Name()] = data
 		} else {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -244,3 +245,15 @@ func (d Dim) MustStatic() int64 {
 	}
 	return d.coef
 }
+
+// firstAxes is the axes 0, 1, ..., n-1.
+func firstAxes[T int | int64](n int) []T {
+	axes := make([]T, n)
+	for i := range axes {
+		axes[i] = T(i)
+	}
+	return axes
+}
+
+// ones is n ones: the dims of a rank-n shape of one element, or unit steps.
+func ones(n int) []int64 { return slices.Repeat([]int64{1}, n) }

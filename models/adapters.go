@@ -236,10 +236,7 @@ func (x *Extender) param(g *graph.Graph, dt graph.DType, name string, shape []in
 	}
 	v := g.Input(name, dt, graph.StaticShape(shape))
 	x.Params = append(x.Params, v)
-	n := int64(1)
-	for _, d := range shape {
-		n *= d
-	}
+	n := graph.NumElements(shape)
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	seed := x.Ext.Seed ^ int64(h.Sum64())

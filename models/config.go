@@ -6,9 +6,11 @@ package models
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -62,12 +64,7 @@ func (c Config) Validate() error {
 	var errs []string
 	pos := map[string]int{"vocab_size": c.Vocab, "hidden_size": c.Hidden, "intermediate_size": c.Intermediate,
 		"num_hidden_layers": c.Layers, "num_attention_heads": c.Heads, "num_key_value_heads": c.KVHeads, "head_dim": c.HeadDim}
-	keys := make([]string, 0, len(pos))
-	for k := range pos {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(pos)) {
 		if pos[k] <= 0 {
 			errs = append(errs, fmt.Sprintf("%s must be positive, got %d", k, pos[k]))
 		}
@@ -129,14 +126,7 @@ func register(name string, a architecture) {
 }
 
 // SupportedArchitectures lists the HF architecture strings nrgraph reads.
-func SupportedArchitectures() []string {
-	names := make([]string, 0, len(architectures))
-	for n := range architectures {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func SupportedArchitectures() []string { return slices.Sorted(maps.Keys(architectures)) }
 
 // ParseConfig reads a config.json's bytes (path is for messages).
 func ParseConfig(path string, raw []byte) (Config, error) {

@@ -169,7 +169,7 @@ func (b *builder) linearW(x, w *graph.Value, out int64) *graph.Value { return Li
 func Linear(x, w *graph.Value, out int64) *graph.Value {
 	in := x.Shape[x.Rank()-1].MustStatic()
 	flat := graph.Reshape(x, -1, in)
-	y := graph.Gemm(flat, w, nil, false, true, 1, 0)
+	y := graph.Gemm(flat, w, nil, graph.GemmOptions{TransB: true})
 	target := append(x.Shape[:x.Rank()-1].Clone(), graph.D(out))
 	return graph.ReshapeLike(y, target, x)
 }
@@ -345,7 +345,7 @@ func (b *builder) attention(bc *BlockContext, h *graph.Value, p string) *graph.V
 func Activation(name Act, x *graph.Value) *graph.Value {
 	switch name {
 	case ActSiLU:
-		return graph.Mul(x, graph.Sigmoid(x))
+		return graph.SiLU(x)
 	case ActGELUTanh:
 		inner := graph.Mul(graph.ScalarLike(x, math.Sqrt(2/math.Pi)),
 			graph.Add(x, graph.Mul(graph.ScalarLike(x, 0.044715), graph.Mul(x, graph.Mul(x, x)))))

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/graph/gradcheck"
+	"github.com/nrgraph/nrgraph/internal/gradcheck"
 )
 
 // tinyConfigs covers each architecture and the variants the issue asks for:
@@ -39,10 +39,7 @@ func randomCheckpoint(c Config, seed int64, bf16 bool) (MapWeights, map[string][
 	w := MapWeights{}
 	ref := map[string][]float64{}
 	for _, spec := range ExpectedTensors(c) {
-		n := int64(1)
-		for _, d := range spec.Shape {
-			n *= d
-		}
+		n := graph.NumElements(spec.Shape)
 		vals := make([]float64, n)
 		f := make([]float32, n)
 		for i := range vals {

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/graph/gradcheck"
+	"github.com/nrgraph/nrgraph/internal/gradcheck"
 )
 
 // TestBlockGradients checks the gradient of the LM loss of a one-block model

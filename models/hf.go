@@ -3,7 +3,8 @@ package models
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models/safetensors"
@@ -63,11 +64,7 @@ func OpenSafetensors(path string) (MapWeights, error) {
 // WriteSafetensors streams tensors to w in the safetensors format, loading
 // each tensor's data only while writing it.
 func WriteSafetensors(w io.Writer, tensors map[string]*graph.Data, metadata map[string]string) error {
-	names := make([]string, 0, len(tensors))
-	for n := range tensors {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(tensors))
 	out := make([]safetensors.Tensor, 0, len(names))
 	for _, n := range names {
 		d := tensors[n]

@@ -3,8 +3,10 @@ package models
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -36,10 +38,7 @@ func Inspect(dir string) (*ModelInfo, error) {
 			files[filepath.Base(d.File.Path)] = true
 		}
 	}
-	for f := range files {
-		info.Files = append(info.Files, f)
-	}
-	sort.Strings(info.Files)
+	info.Files = slices.Sorted(maps.Keys(files))
 	if raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json")); err == nil {
 		info.TokenizerKind, info.TokenizerSize, err = TokenizerSummary(raw)
 		if err != nil {

@@ -3,8 +3,10 @@ package models
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand"
+	"slices"
 	"sort"
 
 	"github.com/nrgraph/nrgraph/graph"
@@ -31,12 +33,7 @@ func (m MapWeights) Tensor(name string) (*graph.Data, error) {
 
 // Names implements Weights.
 func (m MapWeights) Names() []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(m))
 }
 
 // RandomWeights draws every tensor of c from N(0, std²) (norm weights are
@@ -48,10 +45,7 @@ func RandomWeights(c Config, seed int64, std float64) MapWeights {
 		spec, tensorSeed := spec, seed*1_000_003+int64(i)
 		isNorm := len(spec.Shape) == 1
 		m[spec.Name] = graph.LazyData(graph.Float32, spec.Shape, func() ([]byte, error) {
-			n := int64(1)
-			for _, d := range spec.Shape {
-				n *= d
-			}
+			n := graph.NumElements(spec.Shape)
 			r := rand.New(rand.NewSource(tensorSeed))
 			raw := make([]byte, 4*n)
 			for k := int64(0); k < n; k++ {
@@ -94,19 +88,14 @@ func CheckWeights(c Config, w Weights) error {
 			problems = append(problems, err.Error())
 			continue
 		}
-		if !equalDims(d.Dims, shape) {
+		if !slices.Equal(d.Dims, shape) {
 			problems = append(problems, fmt.Sprintf("tensor %q has shape %v, config needs %v", name, d.Dims, shape))
 		}
 		if !d.DType.IsFloat() {
 			problems = append(problems, fmt.Sprintf("tensor %q has dtype %s, want a float type", name, d.DType))
 		}
 	}
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(want)) {
 		if !have[n] {
 			problems = append(problems, fmt.Sprintf("missing tensor %q (shape %v)", n, want[n]))
 		}
@@ -116,18 +105,6 @@ func CheckWeights(c Config, w Weights) error {
 		return fmt.Errorf("%d checkpoint problem(s): %s", len(problems), joinLimited(problems, 20))
 	}
 	return nil
-}
-
-func equalDims(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func joinLimited(items []string, limit int) string {

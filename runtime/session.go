@@ -4,10 +4,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
-	"sort"
+	"slices"
 	"strconv"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -180,7 +181,7 @@ func sessionOptions(opts Options) (*ort.SessionOptions, error) {
 			return nil, err
 		}
 	}
-	for _, k := range sortedKeys(opts.Config) {
+	for _, k := range slices.Sorted(maps.Keys(opts.Config)) {
 		if err := so.AddSessionConfigEntry(k, opts.Config[k]); err != nil {
 			so.Destroy()
 			return nil, fmt.Errorf("session config %s=%s: %w", k, opts.Config[k], err)
@@ -361,13 +362,4 @@ func (s *Session) Close() error {
 	err := s.sess.Destroy()
 	s.sess = nil
 	return err
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -40,7 +40,7 @@ func dtypeOf[T Element]() graph.DType {
 // NewTensor wraps data (not copied) with the given shape. A rank-0 shape
 // makes a scalar (onnxruntime_go handles scalars through a separate type).
 func NewTensor[T Element](shape []int64, data []T) (*Tensor, error) {
-	if n := numElements(shape); n != int64(len(data)) {
+	if n := graph.NumElements(shape); n != int64(len(data)) {
 		return nil, fmt.Errorf("tensor of shape %v needs %d values, got %d", shape, n, len(data))
 	}
 	if err := Init(""); err != nil {
@@ -61,7 +61,7 @@ func NewTensor[T Element](shape []int64, data []T) (*Tensor, error) {
 
 // NewEmpty allocates a zeroed tensor (outputs to be filled by Run).
 func NewEmpty(dt graph.DType, shape []int64) (*Tensor, error) {
-	n := numElements(shape)
+	n := graph.NumElements(shape)
 	switch dt {
 	case graph.Float32:
 		return NewTensor(shape, make([]float32, n))
@@ -81,7 +81,7 @@ func NewEmpty(dt graph.DType, shape []int64) (*Tensor, error) {
 
 // NewRaw wraps little-endian bytes of any dtype (float16/bfloat16 weights).
 func NewRaw(dt graph.DType, shape []int64, raw []byte) (*Tensor, error) {
-	if want := numElements(shape) * int64(dt.Size()); want != int64(len(raw)) {
+	if want := graph.NumElements(shape) * int64(dt.Size()); want != int64(len(raw)) {
 		return nil, fmt.Errorf("%s%v needs %d bytes, got %d", dt, shape, want, len(raw))
 	}
 	if err := Init(""); err != nil {
@@ -92,14 +92,6 @@ func NewRaw(dt graph.DType, shape []int64, raw []byte) (*Tensor, error) {
 		return nil, fmt.Errorf("create %s%v tensor: %w", dt, shape, err)
 	}
 	return &Tensor{DType: dt, Shape: append([]int64{}, shape...), value: v}, nil
-}
-
-func numElements(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 // Destroy frees the ORT value. Safe on nil.

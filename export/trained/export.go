@@ -264,7 +264,7 @@ func mergeLoRA(w models.Weights, man *build.Manifest, trained map[string][]float
 			wv := graph.Cast(g.Initializer("w", wd), graph.Float32)
 			av := g.Input("a", graph.Float32, graph.S(rank, inDim))
 			bv := g.Input("b", graph.Float32, graph.S(outDim, rank))
-			g.Output("merged", graph.Add(wv, graph.Gemm(bv, av, nil, false, false, float32(alpha/r), 0)))
+			g.Output("merged", graph.Add(wv, graph.Gemm(bv, av, nil, graph.GemmOptions{Alpha: float32(alpha / r)})))
 		})
 		if err != nil {
 			return nil, err

@@ -13,7 +13,7 @@ import (
 
 	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/graph/gradcheck"
+	"github.com/nrgraph/nrgraph/internal/gradcheck"
 	"github.com/nrgraph/nrgraph/internal/testfixture"
 	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/models/build"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -139,11 +140,7 @@ func learnMerges(counts map[string]int64, vocabSize int, specialTokens []string)
 	}
 
 	// Words in sorted order so that training is deterministic.
-	keys := make([]string, 0, len(counts))
-	for w := range counts {
-		keys = append(keys, w)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(counts))
 	words := make([][]int32, len(keys))
 	freq := make([]int64, len(keys))
 	pairCounts := map[uint64]int64{}
