@@ -263,8 +263,19 @@ func TestKilledMidSaveKeepsLastCheckpoint(t *testing.T) {
 	for attempt := 0; attempt < 3; attempt++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestTrainChild$")
 		cmd.Env = append(os.Environ(), "NRGRAPH_TRAIN_CHILD=1", "CHILD_BUILD="+f.Build, "CHILD_NEW="+f.NewShard, "CHILD_ORIG="+f.OrigShard, "CHILD_OUT="+out)
+		before, err := build.LatestCheckpoint(filepath.Join(out, build.CheckpointsDir))
+		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(300+r.Intn(700)) * time.Millisecond)
+		// Kill at a random moment after the child has saved once more (it
+		// saves every step), however slow a loaded CI machine makes its start.
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			if latest, _ := build.LatestCheckpoint(filepath.Join(out, build.CheckpointsDir)); latest != before {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(r.Intn(300)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		latest, err := build.LatestCheckpoint(filepath.Join(out, build.CheckpointsDir))

@@ -15,7 +15,6 @@ var Ranks = map[string]int{
 	"export":               2,
 	"runtime":              2,
 	"models/safetensors":   2,
-	"graph/gradcheck":      3,
 	"internal/gradcheck":   3,
 	"models":               3,
 	"data":                 4,

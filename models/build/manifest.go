@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/nrgraph/nrgraph/export"
+	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
 )
 
@@ -103,13 +104,7 @@ func (m *Manifest) TrainableParams() int64 {
 }
 
 // Numel is the tensor's element count.
-func (p ParamEntry) Numel() int64 {
-	n := int64(1)
-	for _, d := range p.Shape {
-		n *= d
-	}
-	return n
-}
+func (p ParamEntry) Numel() int64 { return graph.NumElements(p.Shape) }
 
 // ParamNames lists the trainable tensors in graph order.
 func (m *Manifest) ParamNames() []string {
