@@ -113,6 +113,9 @@ func unserializeR(data []byte) (*rValue, error) {
 	return rr.item(0)
 }
 
+// item reads one serialized R object: its flags word, then the body its type
+// calls for. Only vectors go on to read attributes here; the other types
+// return from their own reader.
 func (rr *rReader) item(depth int) (*rValue, error) {
 	if depth > 1000 {
 		return nil, fmt.Errorf("nesting deeper than 1000")
@@ -127,128 +130,169 @@ func (rr *rReader) item(depth int) (*rValue, error) {
 	case rNilValue, rGlobalEnv, rUnbound, rMissingArg, rBaseNS, rEmptyEnv, rBaseEnv:
 		return v, nil
 	case rRef:
-		i := int(flags >> 8)
-		if i == 0 {
-			n, err := rr.int()
-			if err != nil {
-				return nil, err
-			}
-			i = int(n)
-		}
-		if i < 1 || i > len(rr.refs) {
-			return nil, fmt.Errorf("reference %d of %d", i, len(rr.refs))
-		}
-		return rr.refs[i-1], nil
+		return rr.reference(flags)
 	case rSymbol:
-		name, err := rr.item(depth + 1)
-		if err != nil {
-			return nil, fmt.Errorf("symbol: %w", err)
-		}
-		if len(name.Strings) == 1 {
-			v.Symbol = name.Strings[0]
-		}
-		rr.refs = append(rr.refs, v)
-		return v, nil
+		return rr.symbol(v, depth)
 	case rPairList:
-		// A pairlist is a chain of cells (attr?, tag?, car); cdr is the
-		// next cell, read iteratively so long lists do not recurse.
-		for cell := flags; ; {
-			if cell&rAttrBit != 0 {
-				if _, err := rr.item(depth + 1); err != nil {
-					return nil, err
-				}
-			}
-			tag := ""
-			if cell&rTagBit != 0 {
-				t, err := rr.item(depth + 1)
-				if err != nil {
-					return nil, err
-				}
-				tag = t.Symbol
-			}
-			car, err := rr.item(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			v.Tags, v.Items = append(v.Tags, tag), append(v.Items, car)
-			if cell, err = rr.int(); err != nil {
-				return nil, err
-			}
-			if cell&0xff == rNilValue {
-				return v, nil
-			}
-			if cell&0xff != rPairList {
-				return nil, fmt.Errorf("pairlist continued by type %d", cell&0xff)
-			}
-		}
+		return rr.pairList(v, flags, depth)
 	case rChar:
-		n, err := rr.int()
-		if err != nil {
-			return nil, err
-		}
-		if n == -1 { // NA_character_
-			v.Strings = []string{""}
-			return v, nil
-		}
-		if n < 0 || n > rMaxElements {
-			return nil, fmt.Errorf("bad string length %d", n)
-		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(rr.r, b); err != nil {
-			return nil, err
-		}
-		v.Strings = []string{string(b)}
-		return v, nil
+		return rr.charsxp(v)
 	case rString, rList, rInt, rLogical, rReal:
-		n, err := rr.length()
-		if err != nil {
-			return nil, fmt.Errorf("type %d: %w", typ, err)
-		}
-		for i := 0; i < n; i++ {
-			switch typ {
-			case rString, rList:
-				e, err := rr.item(depth + 1)
-				if err != nil {
-					return nil, fmt.Errorf("element %d: %w", i, err)
-				}
-				if typ == rString {
-					if len(e.Strings) != 1 {
-						return nil, fmt.Errorf("element %d of a character vector has type %d", i, e.Type)
-					}
-					v.Strings = append(v.Strings, e.Strings[0])
-				} else {
-					v.Items = append(v.Items, e)
-				}
-			case rReal:
-				if _, err := rr.int(); err != nil {
-					return nil, err
-				}
-				if _, err := rr.int(); err != nil {
-					return nil, err
-				}
-			default:
-				x, err := rr.int()
-				if err != nil {
-					return nil, err
-				}
-				v.Ints = append(v.Ints, x)
-			}
+		if err := rr.vectorElements(v, depth); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("R type %d not supported", typ)
 	}
 	if flags&rAttrBit != 0 {
-		attrs, err := rr.item(depth + 1)
-		if err != nil {
-			return nil, fmt.Errorf("attributes: %w", err)
-		}
-		for i, tag := range attrs.Tags {
-			if tag == "names" {
-				v.Names = attrs.Items[i].Strings
-			}
+		if err := rr.namesAttribute(v, depth); err != nil {
+			return nil, err
 		}
 	}
 	return v, nil
+}
+
+// reference resolves a REFSXP to an earlier symbol; the index sits in the
+// flags' upper bits, or in the next word when it does not fit there.
+func (rr *rReader) reference(flags int32) (*rValue, error) {
+	i := int(flags >> 8)
+	if i == 0 {
+		n, err := rr.int()
+		if err != nil {
+			return nil, err
+		}
+		i = int(n)
+	}
+	if i < 1 || i > len(rr.refs) {
+		return nil, fmt.Errorf("reference %d of %d", i, len(rr.refs))
+	}
+	return rr.refs[i-1], nil
+}
+
+// symbol reads a SYMSXP's name and records it so later references find it.
+func (rr *rReader) symbol(v *rValue, depth int) (*rValue, error) {
+	name, err := rr.item(depth + 1)
+	if err != nil {
+		return nil, fmt.Errorf("symbol: %w", err)
+	}
+	if len(name.Strings) == 1 {
+		v.Symbol = name.Strings[0]
+	}
+	rr.refs = append(rr.refs, v)
+	return v, nil
+}
+
+// pairList reads a LISTSXP whose first cell's flags are already read.
+func (rr *rReader) pairList(v *rValue, flags int32, depth int) (*rValue, error) {
+	// A pairlist is a chain of cells (attr?, tag?, car); cdr is the
+	// next cell, read iteratively so long lists do not recurse.
+	for cell := flags; ; {
+		if cell&rAttrBit != 0 {
+			if _, err := rr.item(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		tag := ""
+		if cell&rTagBit != 0 {
+			t, err := rr.item(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			tag = t.Symbol
+		}
+		car, err := rr.item(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		v.Tags, v.Items = append(v.Tags, tag), append(v.Items, car)
+		if cell, err = rr.int(); err != nil {
+			return nil, err
+		}
+		if cell&0xff == rNilValue {
+			return v, nil
+		}
+		if cell&0xff != rPairList {
+			return nil, fmt.Errorf("pairlist continued by type %d", cell&0xff)
+		}
+	}
+}
+
+// charsxp reads one CHARSXP (a single string, the element of a character
+// vector) into v.Strings.
+func (rr *rReader) charsxp(v *rValue) (*rValue, error) {
+	n, err := rr.int()
+	if err != nil {
+		return nil, err
+	}
+	if n == -1 { // NA_character_
+		v.Strings = []string{""}
+		return v, nil
+	}
+	if n < 0 || n > rMaxElements {
+		return nil, fmt.Errorf("bad string length %d", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rr.r, b); err != nil {
+		return nil, err
+	}
+	v.Strings = []string{string(b)}
+	return v, nil
+}
+
+// vectorElements reads the length and elements of a STRSXP, VECSXP, INTSXP,
+// LGLSXP or REALSXP into v. Reals are skipped: no data set we read needs them.
+func (rr *rReader) vectorElements(v *rValue, depth int) error {
+	typ := v.Type
+	n, err := rr.length()
+	if err != nil {
+		return fmt.Errorf("type %d: %w", typ, err)
+	}
+	for i := 0; i < n; i++ {
+		switch typ {
+		case rString, rList:
+			e, err := rr.item(depth + 1)
+			if err != nil {
+				return fmt.Errorf("element %d: %w", i, err)
+			}
+			if typ == rString {
+				if len(e.Strings) != 1 {
+					return fmt.Errorf("element %d of a character vector has type %d", i, e.Type)
+				}
+				v.Strings = append(v.Strings, e.Strings[0])
+			} else {
+				v.Items = append(v.Items, e)
+			}
+		case rReal:
+			if _, err := rr.int(); err != nil {
+				return err
+			}
+			if _, err := rr.int(); err != nil {
+				return err
+			}
+		default:
+			x, err := rr.int()
+			if err != nil {
+				return err
+			}
+			v.Ints = append(v.Ints, x)
+		}
+	}
+	return nil
+}
+
+// namesAttribute reads v's attribute pairlist and keeps only "names", which
+// is how a named list (the lazy-load index) maps names to elements.
+func (rr *rReader) namesAttribute(v *rValue, depth int) error {
+	attrs, err := rr.item(depth + 1)
+	if err != nil {
+		return fmt.Errorf("attributes: %w", err)
+	}
+	for i, tag := range attrs.Tags {
+		if tag == "names" {
+			v.Names = attrs.Items[i].Strings
+		}
+	}
+	return nil
 }
 
 // field returns the element of a named list.

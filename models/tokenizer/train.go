@@ -107,69 +107,21 @@ type pairHeap = minHeap[pairCount]
 // learnMerges runs BPE training on word counts. It returns the vocabulary in
 // id order and the merges in rank order.
 func learnMerges(counts map[string]int64, vocabSize int, specialTokens []string) ([]string, [][2]string, error) {
-	var vocab []string
-	index := map[string]int32{}
-	addToken := func(tok string) int32 {
-		if id, ok := index[tok]; ok {
-			return id
-		}
-		index[tok] = int32(len(vocab))
-		vocab = append(vocab, tok)
-		return index[tok]
+	vocab, byteID, err := newBPEVocab(specialTokens)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, s := range specialTokens {
-		if s == "" {
-			return nil, nil, errors.New("empty special token")
-		}
-		if _, dup := index[s]; dup {
-			return nil, nil, fmt.Errorf("special token %q given twice", s)
-		}
-		addToken(s)
-	}
-	// All 256 byte symbols, so that any input encodes without <unk>; in
-	// code-point order like HF's trainer.
-	alphabet := make([]string, 0, 256)
-	for b := range 256 {
-		alphabet = append(alphabet, pretokenizer.BytesChar[uint8(b)])
-	}
-	slices.SortFunc(alphabet, func(a, b string) int { return int([]rune(a)[0] - []rune(b)[0]) })
-	var byteID [256]int32
-	for _, ch := range alphabet {
-		id := addToken(ch)
-		byteID[pretokenizer.CharBytes[ch]] = id
-	}
-
-	// Words in sorted order so that training is deterministic.
-	keys := slices.Sorted(maps.Keys(counts))
-	words := make([][]int32, len(keys))
-	freq := make([]int64, len(keys))
-	pairCounts := map[uint64]int64{}
-	where := map[uint64][]int32{}
-	for i, w := range keys {
-		syms := make([]int32, len(w))
-		for j := 0; j < len(w); j++ {
-			syms[j] = byteID[w[j]]
-		}
-		words[i], freq[i] = syms, counts[w]
-		for j := 0; j+1 < len(syms); j++ {
-			p := pairKey(int(syms[j]), int(syms[j+1]))
-			pairCounts[p] += freq[i]
-			if l := where[p]; len(l) == 0 || l[len(l)-1] != int32(i) {
-				where[p] = append(l, int32(i))
-			}
-		}
-	}
-	heap := make(pairHeap, 0, len(pairCounts))
-	for p, c := range pairCounts {
+	pairs := countWordPairs(counts, &byteID)
+	heap := make(pairHeap, 0, len(pairs.counts))
+	for p, c := range pairs.counts {
 		heap.push(pairCount{c, p})
 	}
 
 	var merges [][2]string
-	touched := map[uint64]bool{}
-	lastWord := map[uint64]int32{}
-	for len(vocab) < vocabSize && len(heap) > 0 {
+	for len(vocab.tokens) < vocabSize && len(heap) > 0 {
 		top := heap.pop()
-		if cur := pairCounts[top.pair]; cur != top.count {
+		if cur := pairs.counts[top.pair]; cur != top.count {
+			// A stale entry: merges changed the count since it was pushed.
 			if cur > 0 {
 				heap.push(pairCount{cur, top.pair})
 			}
@@ -179,32 +131,129 @@ func learnMerges(counts map[string]int64, vocabSize int, specialTokens []string)
 			break
 		}
 		left, right := int32(top.pair>>32), int32(uint32(top.pair))
-		newID := addToken(vocab[left] + vocab[right])
-		merges = append(merges, [2]string{vocab[left], vocab[right]})
+		newID := vocab.add(vocab.tokens[left] + vocab.tokens[right])
+		merges = append(merges, [2]string{vocab.tokens[left], vocab.tokens[right]})
+		pairs.merge(top.pair, left, right, newID, &heap)
+	}
+	return vocab.tokens, merges, nil
+}
 
-		clear(touched)
-		clear(lastWord)
-		for _, wi := range where[top.pair] {
-			change := func(p uint64, delta int64) {
-				pairCounts[p] += delta * freq[wi]
-				if delta > 0 {
-					touched[p] = true
-					if last, ok := lastWord[p]; !ok || last != wi {
-						where[p] = append(where[p], wi)
-						lastWord[p] = wi
-					}
-				}
-			}
-			words[wi] = mergeWordPair(words[wi], left, right, newID, change)
+// bpeVocab is the trainer's growing vocabulary: tokens in id order and the
+// id of each token.
+type bpeVocab struct {
+	tokens []string
+	index  map[string]int32
+}
+
+// add returns tok's id, giving it the next one if it is new.
+func (v *bpeVocab) add(tok string) int32 {
+	if id, ok := v.index[tok]; ok {
+		return id
+	}
+	v.index[tok] = int32(len(v.tokens))
+	v.tokens = append(v.tokens, tok)
+	return v.index[tok]
+}
+
+// newBPEVocab starts the vocabulary with the special tokens, then the 256
+// byte symbols; byteID maps a raw byte to its symbol's id.
+func newBPEVocab(specialTokens []string) (vocab *bpeVocab, byteID [256]int32, err error) {
+	vocab = &bpeVocab{index: map[string]int32{}}
+	for _, s := range specialTokens {
+		if s == "" {
+			return nil, byteID, errors.New("empty special token")
 		}
-		delete(where, top.pair)
-		for p := range touched {
-			if c := pairCounts[p]; c > 0 {
-				heap.push(pairCount{c, p})
+		if _, dup := vocab.index[s]; dup {
+			return nil, byteID, fmt.Errorf("special token %q given twice", s)
+		}
+		vocab.add(s)
+	}
+	// All 256 byte symbols, so that any input encodes without <unk>; in
+	// code-point order like HF's trainer.
+	alphabet := make([]string, 0, 256)
+	for b := range 256 {
+		alphabet = append(alphabet, pretokenizer.BytesChar[uint8(b)])
+	}
+	slices.SortFunc(alphabet, func(a, b string) int { return int([]rune(a)[0] - []rune(b)[0]) })
+	for _, ch := range alphabet {
+		id := vocab.add(ch)
+		byteID[pretokenizer.CharBytes[ch]] = id
+	}
+	return vocab, byteID, nil
+}
+
+// wordPairs is the training corpus as symbol ids: every distinct word with
+// its count, and for every adjacent pair its total count and the words it
+// occurs in.
+type wordPairs struct {
+	words  [][]int32
+	freq   []int64
+	counts map[uint64]int64
+	where  map[uint64][]int32
+	// Scratch of one merge, cleared and reused so merges do not allocate:
+	// the pairs whose counts grew, and the last word added to where[pair].
+	touched  map[uint64]bool
+	lastWord map[uint64]int32
+}
+
+// countWordPairs spells each word of counts in byte symbols and counts its
+// adjacent pairs.
+func countWordPairs(counts map[string]int64, byteID *[256]int32) *wordPairs {
+	// Words in sorted order so that training is deterministic.
+	keys := slices.Sorted(maps.Keys(counts))
+	s := &wordPairs{
+		words:    make([][]int32, len(keys)),
+		freq:     make([]int64, len(keys)),
+		counts:   map[uint64]int64{},
+		where:    map[uint64][]int32{},
+		touched:  map[uint64]bool{},
+		lastWord: map[uint64]int32{},
+	}
+	for i, w := range keys {
+		syms := make([]int32, len(w))
+		for j := 0; j < len(w); j++ {
+			syms[j] = byteID[w[j]]
+		}
+		s.words[i], s.freq[i] = syms, counts[w]
+		for j := 0; j+1 < len(syms); j++ {
+			p := pairKey(int(syms[j]), int(syms[j+1]))
+			s.counts[p] += s.freq[i]
+			if l := s.where[p]; len(l) == 0 || l[len(l)-1] != int32(i) {
+				s.where[p] = append(l, int32(i))
 			}
 		}
 	}
-	return vocab, merges, nil
+	return s
+}
+
+// merge replaces (left, right) = pair by newID in every word holding it,
+// updates the pair counts and word lists, and pushes each pair whose count
+// grew onto heap (stale entries of shrunk pairs are skipped when popped).
+func (s *wordPairs) merge(pair uint64, left, right, newID int32, heap *pairHeap) {
+	// Locals, not s's fields, in the closure below: it runs for every pair
+	// touched, and reading through s was measurably slower.
+	counts, freq, where, touched, lastWord := s.counts, s.freq, s.where, s.touched, s.lastWord
+	clear(touched)
+	clear(lastWord)
+	for _, wi := range where[pair] {
+		change := func(p uint64, delta int64) {
+			counts[p] += delta * freq[wi]
+			if delta > 0 {
+				touched[p] = true
+				if last, ok := lastWord[p]; !ok || last != wi {
+					where[p] = append(where[p], wi)
+					lastWord[p] = wi
+				}
+			}
+		}
+		s.words[wi] = mergeWordPair(s.words[wi], left, right, newID, change)
+	}
+	delete(where, pair)
+	for p := range touched {
+		if c := counts[p]; c > 0 {
+			heap.push(pairCount{c, p})
+		}
+	}
 }
 
 // mergeWordPair replaces each left-to-right occurrence of (left, right) in w
