@@ -108,44 +108,18 @@ type scoredDocument struct {
 // Workers value.
 func Prepare(ctx context.Context, cfg Config) (*Stats, error) {
 	start := time.Now()
-	if cfg.OutputPath == "" {
-		return nil, fmt.Errorf("prepare: no output path")
-	}
-	if cfg.NumShards > 1 && (cfg.Shard < 0 || cfg.Shard >= cfg.NumShards) {
-		return nil, fmt.Errorf("prepare: shard %d not in [0, %d)", cfg.Shard, cfg.NumShards)
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.NumCPU()
-	}
-	if cfg.SeenMaxBytes <= 0 {
-		cfg.SeenMaxBytes = 1 << 30
-	}
-	if cfg.StatsPath == "" {
-		cfg.StatsPath = cfg.OutputPath + ".stats.json"
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	files, err := ExpandInputs(cfg.Inputs)
 	if err != nil {
 		return nil, err
 	}
 	files = ShardFiles(files, cfg.Shard, cfg.NumShards)
-
-	lid := cfg.LID
-	if lid == nil {
-		if lid, err = NewLanguageIdentifier(cfg.LIDLanguages); err != nil {
-			return nil, err
-		}
-	}
-	var quality *QualityModel
-	if cfg.QualityModelPath != "" {
-		if quality, err = LoadQualityModel(cfg.QualityModelPath); err != nil {
-			return nil, err
-		}
-	}
-	seen := NewSeenSet(cfg.SeenMaxBytes)
-	if cfg.SeenPath != "" {
-		if seen, err = LoadSeenSet(cfg.SeenPath, cfg.SeenMaxBytes); err != nil {
-			return nil, err
-		}
+	filters, err := loadFilters(cfg)
+	if err != nil {
+		return nil, err
 	}
 
 	stats := newStats()
@@ -153,32 +127,8 @@ func Prepare(ctx context.Context, cfg Config) (*Stats, error) {
 	var bytesRead, docsDone atomic.Int64
 	stopProgress := startProgress(cfg.Progress, cfg.ProgressInterval, start, &bytesRead, &docsDone)
 	counts := &readerCounts{}
-
-	newProcess := func() func(rawDocument) scoredDocument {
-		var hasher *featureHasher
-		if quality != nil {
-			hasher = newFeatureHasher(len(quality.Weights))
-		}
-		return func(doc rawDocument) scoredDocument {
-			return scoreDocument(doc, cfg.Lang, cfg.MinLangScore, lid, quality, hasher)
-		}
-	}
 	err = writeFileAtomic(cfg.OutputPath, writerToFunc(func(w io.Writer) error {
-		out := bufio.NewWriterSize(w, 1<<20)
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		consume := func(doc scoredDocument) error {
-			docsDone.Add(1)
-			kept, ok := keepDocument(doc, cfg.Lang, seen, quality, cfg.MinQuality, stats)
-			if !ok {
-				return nil
-			}
-			return enc.Encode(kept)
-		}
-		if err := runOrdered(ctx, files, cfg.Workers, &bytesRead, counts, newProcess, consume); err != nil {
-			return err
-		}
-		return out.Flush()
+		return writeKeptDocuments(ctx, w, cfg, files, filters, stats, &bytesRead, &docsDone, counts)
 	}))
 	stopProgress()
 	if err != nil {
@@ -186,14 +136,9 @@ func Prepare(ctx context.Context, cfg Config) (*Stats, error) {
 	}
 
 	stats.BytesIn = bytesRead.Load()
-	stats.DocumentsIn += counts.corrupt + counts.tooLarge
-	addCount(stats.DocumentsDropped, DropCorrupt, counts.corrupt)
-	addCount(stats.DocumentsDropped, DropTooLarge, counts.tooLarge)
-	for reason, n := range counts.skipped {
-		stats.RecordsSkipped[reason] += n
-	}
-	stats.SeenSetEntries = seen.Len()
-	stats.SeenSetRefused = seen.Refused()
+	stats.addReaderCounts(counts)
+	stats.SeenSetEntries = filters.seen.Len()
+	stats.SeenSetRefused = filters.seen.Refused()
 	stats.Seconds = time.Since(start).Seconds()
 	if err := writeFileAtomic(cfg.StatsPath, writerToFunc(func(w io.Writer) error {
 		enc := json.NewEncoder(w)
@@ -206,11 +151,105 @@ func Prepare(ctx context.Context, cfg Config) (*Stats, error) {
 	// run then failed, a rerun would drop this shard's paragraphs as
 	// duplicates of text that was never written.
 	if cfg.SeenPath != "" {
-		if err := seen.SaveAtomic(cfg.SeenPath); err != nil {
+		if err := filters.seen.SaveAtomic(cfg.SeenPath); err != nil {
 			return stats, err
 		}
 	}
 	return stats, nil
+}
+
+// withDefaults checks the output and shard settings and fills in the
+// documented defaults of zero fields.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.OutputPath == "" {
+		return cfg, fmt.Errorf("prepare: no output path")
+	}
+	if cfg.NumShards > 1 && (cfg.Shard < 0 || cfg.Shard >= cfg.NumShards) {
+		return cfg, fmt.Errorf("prepare: shard %d not in [0, %d)", cfg.Shard, cfg.NumShards)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.SeenMaxBytes <= 0 {
+		cfg.SeenMaxBytes = 1 << 30
+	}
+	if cfg.StatsPath == "" {
+		cfg.StatsPath = cfg.OutputPath + ".stats.json"
+	}
+	return cfg, nil
+}
+
+// documentFilters are what every paragraph is checked against: the language
+// identifier, the quality model (nil without --quality-model) and the dedup
+// set, loaded before any input is read so a bad model fails fast.
+type documentFilters struct {
+	lid     LanguageIdentifier
+	quality *QualityModel
+	seen    *SeenSet
+}
+
+func loadFilters(cfg Config) (documentFilters, error) {
+	var f documentFilters
+	var err error
+	f.lid = cfg.LID
+	if f.lid == nil {
+		if f.lid, err = NewLanguageIdentifier(cfg.LIDLanguages); err != nil {
+			return f, err
+		}
+	}
+	if cfg.QualityModelPath != "" {
+		if f.quality, err = LoadQualityModel(cfg.QualityModelPath); err != nil {
+			return f, err
+		}
+	}
+	f.seen = NewSeenSet(cfg.SeenMaxBytes)
+	if cfg.SeenPath != "" {
+		if f.seen, err = LoadSeenSet(cfg.SeenPath, cfg.SeenMaxBytes); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// writeKeptDocuments runs the pipeline over files and writes every kept
+// document to w as one JSONL line, counting the rest in stats.
+func writeKeptDocuments(ctx context.Context, w io.Writer, cfg Config, files []string, filters documentFilters,
+	stats *Stats, bytesRead, docsDone *atomic.Int64, counts *readerCounts) error {
+	newProcess := func() func(rawDocument) scoredDocument {
+		var hasher *featureHasher
+		if filters.quality != nil {
+			hasher = newFeatureHasher(len(filters.quality.Weights))
+		}
+		return func(doc rawDocument) scoredDocument {
+			return scoreDocument(doc, cfg.Lang, cfg.MinLangScore, filters.lid, filters.quality, hasher)
+		}
+	}
+	out := bufio.NewWriterSize(w, 1<<20)
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	consume := func(doc scoredDocument) error {
+		docsDone.Add(1)
+		kept, ok := keepDocument(doc, cfg.Lang, filters.seen, filters.quality, cfg.MinQuality, stats)
+		if !ok {
+			return nil
+		}
+		return enc.Encode(kept)
+	}
+	if err := runOrdered(ctx, files, cfg.Workers, bytesRead, counts, newProcess, consume); err != nil {
+		return err
+	}
+	return out.Flush()
+}
+
+// addReaderCounts adds the records the reader dropped or skipped before they
+// became documents: damaged ones still count as documents read.
+func (stats *Stats) addReaderCounts(counts *readerCounts) {
+	stats.DocumentsIn += counts.corrupt + counts.tooLarge
+	addCount(stats.DocumentsDropped, DropCorrupt, counts.corrupt)
+	addCount(stats.DocumentsDropped, DropTooLarge, counts.tooLarge)
+	for reason, n := range counts.skipped {
+		stats.RecordsSkipped[reason] += n
+	}
 }
 
 // writerToFunc adapts a function to io.WriterTo for writeFileAtomic.

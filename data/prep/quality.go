@@ -196,10 +196,26 @@ func TrainQuality(good, bad [][]string, cfg QualityTrainConfig) (*QualityModel, 
 	if cfg.HeldOutFraction < 0 || cfg.HeldOutFraction >= 1 {
 		return nil, QualityReport{}, fmt.Errorf("train quality: held-out fraction %g not in [0, 1)", cfg.HeldOutFraction)
 	}
+	// One generator for the split and the epochs, in that order, so equal
+	// seeds give equal models.
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
-	hasher := newFeatureHasher(cfg.Buckets)
 	report := QualityReport{GoodDocuments: len(good), BadDocuments: len(bad)}
-	var train, heldOut []labeledFeatures
+	train, heldOut, err := splitQualityExamples(good, bad, cfg, rng)
+	if err != nil {
+		return nil, report, err
+	}
+	model := fitQuality(train, cfg, rng)
+	report.TrainDocuments, report.HeldOutDocs = len(train), len(heldOut)
+	report.TrainAccuracy = model.accuracy(train)
+	report.HeldOutAccuracy = model.accuracy(heldOut)
+	return model, report, nil
+}
+
+// splitQualityExamples hashes each document's features and splits every
+// class at random into training and held-out examples, holding out at least
+// one and training on at least one per class when HeldOutFraction > 0.
+func splitQualityExamples(good, bad [][]string, cfg QualityTrainConfig, rng *rand.Rand) (train, heldOut []labeledFeatures, err error) {
+	hasher := newFeatureHasher(cfg.Buckets)
 	for _, class := range []struct {
 		docs [][]string
 		good bool
@@ -218,7 +234,7 @@ func TrainQuality(good, bad [][]string, cfg QualityTrainConfig) (*QualityModel, 
 			}
 		}
 		if len(examples) < 2 {
-			return nil, report, fmt.Errorf("train quality: need at least 2 non-empty documents per class, have %d (good=%v)", len(examples), class.good)
+			return nil, nil, fmt.Errorf("train quality: need at least 2 non-empty documents per class, have %d (good=%v)", len(examples), class.good)
 		}
 		rng.Shuffle(len(examples), func(i, j int) { examples[i], examples[j] = examples[j], examples[i] })
 		nHeld := int(math.Round(cfg.HeldOutFraction * float64(len(examples))))
@@ -228,6 +244,12 @@ func TrainQuality(good, bad [][]string, cfg QualityTrainConfig) (*QualityModel, 
 		heldOut = append(heldOut, examples[:nHeld]...)
 		train = append(train, examples[nHeld:]...)
 	}
+	return train, heldOut, nil
+}
+
+// fitQuality trains the logistic model by SGD over cfg.Epochs shuffled
+// passes of train, with a linearly decaying learning rate.
+func fitQuality(train []labeledFeatures, cfg QualityTrainConfig, rng *rand.Rand) *QualityModel {
 	nGood := 0
 	for _, e := range train {
 		if e.good {
@@ -264,10 +286,7 @@ func TrainQuality(good, bad [][]string, cfg QualityTrainConfig) (*QualityModel, 
 			model.Bias -= float32(grad)
 		}
 	}
-	report.TrainDocuments, report.HeldOutDocs = len(train), len(heldOut)
-	report.TrainAccuracy = model.accuracy(train)
-	report.HeldOutAccuracy = model.accuracy(heldOut)
-	return model, report, nil
+	return model
 }
 
 func (m *QualityModel) sumWeights(buckets []uint32) qualityPartial {
