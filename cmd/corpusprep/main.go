@@ -7,8 +7,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -37,14 +38,9 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		names := make([]string, 0, len(subcommands))
-		for name := range subcommands {
-			names = append(names, name)
-		}
-		sort.Strings(names)
 		var b strings.Builder
 		b.WriteString("usage: corpusprep SUBCOMMAND [flags]\n\n")
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(subcommands)) {
 			fmt.Fprintf(&b, "  %-9s %s\n", name, subcommands[name].summary)
 		}
 		fmt.Fprint(os.Stderr, b.String())

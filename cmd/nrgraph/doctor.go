@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/nrgraph/nrgraph/runtime"
@@ -38,15 +39,10 @@ func runDoctor(args []string) error {
 		fmt.Fprintf(out, "                   note: nrgraph is tested with %s\n", runtime.ORTVersion)
 	}
 	probes := runtime.ProbeProviders()
-	names := make([]string, 0, len(probes))
-	for p := range probes {
-		names = append(names, string(p))
-	}
-	sort.Strings(names)
 	fmt.Fprintf(out, "  providers:\n")
 	missing := 0
-	for _, n := range names {
-		if err := probes[runtime.Provider(n)]; err != nil {
+	for _, n := range slices.Sorted(maps.Keys(probes)) {
+		if err := probes[n]; err != nil {
 			missing++
 			fmt.Fprintf(out, "    %-9s unavailable (%s)\n", n, shortReason(err))
 		} else {

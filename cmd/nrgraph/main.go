@@ -10,8 +10,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -46,11 +47,7 @@ func newFlagSet(name, usage string) *pflag.FlagSet {
 }
 
 func usage() {
-	names := make([]string, 0, len(subcommands))
-	for n := range subcommands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(subcommands))
 	var b strings.Builder
 	b.WriteString("nrgraph: extend a pretrained decoder LLM without forgetting (neutral residues)\n\nusage: nrgraph COMMAND [flags]\n\ncommands:\n")
 	for _, n := range names {
