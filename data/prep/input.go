@@ -284,6 +284,13 @@ func readWARC(r io.Reader, name string, counts *readerCounts, emit func(rawDocum
 			continue
 		}
 		lastEnd = end
+		if truncatedRecord(rec.Validation) {
+			// A plain .warc cut inside a record (a partial download):
+			// gowarc hands over what is there, which is not the page.
+			rec.Close()
+			counts.corrupt++
+			continue
+		}
 		doc, reason := pageOfRecord(rec.WarcRecord)
 		rec.Close()
 		switch reason {
@@ -300,6 +307,22 @@ func readWARC(r io.Reader, name string, counts *readerCounts, emit func(rawDocum
 			counts.skip(reason)
 		}
 	}
+}
+
+// truncatedRecord reports whether a record's validation findings say its
+// block is shorter than its Content-Length, or its header was cut before
+// Content-Length.
+func truncatedRecord(validation []error) bool {
+	for _, v := range validation {
+		var cl *gowarc.ContentLengthError
+		if errors.As(v, &cl) && cl.Actual < cl.Expected {
+			return true
+		}
+		if strings.Contains(v.Error(), "missing required field: "+gowarc.ContentLength) {
+			return true
+		}
+	}
+	return false
 }
 
 // pageOfRecord returns the page a WARC record carries, or why it carries none.

@@ -237,6 +237,11 @@ func writeFileAtomic(path string, content io.WriterTo) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file 0600; outputs are ordinary data files that
+	// other users and tools read.
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
 	if _, err = content.WriteTo(tmp); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
