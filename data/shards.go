@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -57,9 +58,9 @@ func OpenShard(path string) (*Shard, error) {
 	if idx.Format != shardFormat {
 		return nil, fmt.Errorf("%s: format %q, want %q", idxPath, idx.Format, shardFormat)
 	}
-	width := map[string]int{"uint16": 2, "uint32": 4}[idx.DType]
-	if width == 0 {
-		return nil, fmt.Errorf("%s: dtype %q, want uint16 or uint32", idxPath, idx.DType)
+	width, err := idx.check(idxPath)
+	if err != nil {
+		return nil, err
 	}
 	f, err := os.Open(binPath)
 	if err != nil {
@@ -70,9 +71,8 @@ func OpenShard(path string) (*Shard, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() != idx.Tokens*int64(width) {
-		return nil, fmt.Errorf("%s: %d bytes, index says %d tokens of %s (%d bytes): truncated or mismatched",
-			binPath, st.Size(), idx.Tokens, idx.DType, idx.Tokens*int64(width))
+	if err := idx.checkSize(binPath, st.Size(), width); err != nil {
+		return nil, err
 	}
 	s := &Shard{Path: binPath, Index: idx, width: width}
 	if st.Size() > 0 {
@@ -142,6 +142,11 @@ func OpenCorpus(paths []string) (*Corpus, error) {
 			return nil, fmt.Errorf("%s was tokenized with tokenizer %s but %s with %s: mixed tokenizers",
 				s.Path, ShortHash(s.Index.TokenizerHash), c.Shards[0].Path, ShortHash(c.Shards[0].Index.TokenizerHash))
 		}
+		if s.Len() > math.MaxInt64-c.total {
+			c.Close()
+			s.Close()
+			return nil, fmt.Errorf("%s: the shards hold more than 2^63 tokens together", s.Path)
+		}
 		c.starts = append(c.starts, c.total)
 		c.total += s.Len()
 		c.Shards = append(c.Shards, s)
@@ -186,7 +191,12 @@ func (c *Corpus) Bytes() int64 {
 }
 
 // Read copies tokens [pos, pos+len(dst)) into dst, wrapping around the end.
-func (c *Corpus) Read(pos int64, dst []int64) {
+// A token outside its shard's vocabulary (a damaged .bin) is an error
+// naming the shard and position, before it can reach a graph's Gather.
+func (c *Corpus) Read(pos int64, dst []int64) error {
+	if pos < 0 {
+		return fmt.Errorf("read position %d is negative", pos)
+	}
 	pos %= c.total
 	i := sort.Search(len(c.starts), func(i int) bool { return c.starts[i] > pos }) - 1
 	for k := range dst {
@@ -196,12 +206,19 @@ func (c *Corpus) Read(pos int64, dst []int64) {
 				i, pos = 0, 0
 			}
 		}
-		dst[k] = int64(c.Shards[i].Token(pos - c.starts[i]))
+		s := c.Shards[i]
+		tok := s.Token(pos - c.starts[i])
+		if int(tok) >= s.Index.VocabSize || tok < 0 {
+			return fmt.Errorf("%s: token %d at position %d is outside the vocabulary of %d its index declares: the shard is damaged; re-run `nrgraph tokenize`",
+				s.Path, uint32(tok), pos-c.starts[i], s.Index.VocabSize)
+		}
+		dst[k] = int64(tok)
 		pos++
 		if pos == c.total {
 			pos, i = 0, 0
 		}
 	}
+	return nil
 }
 
 // ShardWriter streams tokens into NAME.bin and writes NAME.json on Close;

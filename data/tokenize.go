@@ -40,6 +40,7 @@ type TokenizeOptions struct {
 // TokenizeStats reports what Tokenize wrote.
 type TokenizeStats struct {
 	Documents, ValDocuments int64
+	EmptyDocuments          int64 // skipped: no text but whitespace
 	Tokens, ValTokens       int64
 	Bytes                   int64
 	Seconds                 float64
@@ -61,14 +62,24 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 	if err != nil {
 		return st, err
 	}
+	// Directories CreateShard makes are removed again on failure: a failed
+	// run leaves nothing behind.
+	newDirs := missingDirs(filepath.Dir(o.Out))
+	removeNewDirs := func() {
+		for _, d := range newDirs {
+			os.Remove(d) // only if still empty
+		}
+	}
 	train, err := CreateShard(o.Out, o.TokenizerHash, o.VocabSize)
 	if err != nil {
+		removeNewDirs()
 		return st, err
 	}
 	var val *ShardWriter
 	if o.Split > 0 {
 		if val, err = CreateShard(o.Out+".val", o.TokenizerHash, o.VocabSize); err != nil {
 			train.Abort()
+			removeNewDirs()
 			return st, err
 		}
 	}
@@ -77,6 +88,7 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 		if val != nil {
 			val.Abort()
 		}
+		removeNewDirs()
 		return st, err
 	}
 	type job struct {
@@ -129,6 +141,11 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 		if writeErr != nil {
 			continue
 		}
+		if strings.TrimSpace(j.text) == "" {
+			// Nothing to learn from; with BOS/EOS it would still add tokens.
+			st.EmptyDocuments++
+			continue
+		}
 		w := train
 		if val != nil && heldOut(j.text, o.Split) {
 			w = val
@@ -154,7 +171,7 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 		return abort(writeErr)
 	}
 	if st.Documents == 0 {
-		return abort(fmt.Errorf("no documents in %v", o.Inputs))
+		return abort(fmt.Errorf("no documents with text in %v (%d empty ones skipped); check --field", o.Inputs, st.EmptyDocuments))
 	}
 	train.SetSources(files)
 	if err := train.Close(); err != nil {
@@ -168,6 +185,18 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 	}
 	st.Seconds = time.Since(start).Seconds()
 	return st, nil
+}
+
+// missingDirs lists dir and its ancestors that do not exist yet, deepest
+// first.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			return out
+		}
+		out = append(out, d)
+	}
 }
 
 // heldOut picks validation documents by a hash of their text.

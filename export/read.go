@@ -6,8 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -147,30 +147,32 @@ func tensorData(t *onnxpb.TensorProto, baseDir string) (*graph.Data, error) {
 		return nil, fmt.Errorf("unsupported data type %d", t.GetDataType())
 	}
 	dims := t.GetDims()
-	if slices.ContainsFunc(dims, func(d int64) bool { return d < 0 }) {
-		return nil, fmt.Errorf("negative dim in %v", dims)
+	n, err := checkedElements(dims, dt.Size())
+	if err != nil {
+		return nil, err
 	}
-	n := graph.NumElements(dims)
 	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
-		kv := map[string]string{}
-		for _, e := range t.ExternalData {
-			kv[e.GetKey()] = e.GetValue()
-		}
-		off, _ := strconv.ParseInt(kv["offset"], 10, 64)
-		length, err := strconv.ParseInt(kv["length"], 10, 64)
-		if err != nil {
-			length = n * int64(dt.Size())
-		}
-		loc := kv["location"]
-		if loc == "" || filepath.IsAbs(loc) {
-			return nil, fmt.Errorf("external data location %q must be a relative path", loc)
-		}
-		return graph.FileData(dt, dims, graph.FileRegion{Path: filepath.Join(baseDir, filepath.FromSlash(loc)), Offset: off, Length: length})
+		return externalData(t, dt, dims, n, baseDir)
 	}
 	if t.RawData != nil {
 		return graph.RawData(dt, dims, t.RawData)
 	}
-	// Typed fields (written by other tools).
+	// Typed fields (written by other tools): their length must match the
+	// dims before anything is sized by the dims.
+	var count int
+	switch dt {
+	case graph.Float32:
+		count = len(t.FloatData)
+	case graph.Float64:
+		count = len(t.DoubleData)
+	case graph.Int64:
+		count = len(t.Int64Data)
+	case graph.Int32, graph.Bool, graph.Float16, graph.BFloat16:
+		count = len(t.Int32Data)
+	}
+	if int64(count) != n {
+		return nil, fmt.Errorf("%s%v needs %d values, the tensor holds %d", dt, dims, n, count)
+	}
 	raw := make([]byte, 0, n*int64(dt.Size()))
 	switch dt {
 	case graph.Float32:
@@ -199,6 +201,61 @@ func tensorData(t *onnxpb.TensorProto, baseDir string) (*graph.Data, error) {
 		}
 	}
 	return graph.RawData(dt, dims, raw)
+}
+
+// checkedElements is the element count of dims, refusing negative dims
+// and products (in bytes) that overflow int64.
+func checkedElements(dims []int64, size int) (int64, error) {
+	n := int64(1)
+	for _, d := range dims {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dim in %v", dims)
+		}
+		if d != 0 && n > math.MaxInt64/int64(size)/d {
+			return 0, fmt.Errorf("dims %v are larger than any tensor", dims)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+// externalData checks an external-data reference (location inside the
+// model's directory, offset and length within the file) without reading
+// it.
+func externalData(t *onnxpb.TensorProto, dt graph.DType, dims []int64, n int64, baseDir string) (*graph.Data, error) {
+	kv := map[string]string{}
+	for _, e := range t.ExternalData {
+		kv[e.GetKey()] = e.GetValue()
+	}
+	loc := kv["location"]
+	clean := filepath.Clean(filepath.FromSlash(loc))
+	if loc == "" || filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("external data location %q must be a relative path inside the model's directory", loc)
+	}
+	var off int64
+	if s, ok := kv["offset"]; ok {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("external data %q: offset %q is not a non-negative integer", loc, s)
+		}
+		off = v
+	}
+	length := n * int64(dt.Size())
+	if s, ok := kv["length"]; ok {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v != length {
+			return nil, fmt.Errorf("external data %q: length %q, but %s%v needs %d bytes", loc, s, dt, dims, length)
+		}
+	}
+	path := filepath.Join(baseDir, clean)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("external data: %w", err)
+	}
+	if off > st.Size()-length {
+		return nil, fmt.Errorf("external data %s: %d bytes at offset %d run past its end (%d bytes)", path, length, off, st.Size())
+	}
+	return graph.FileData(dt, dims, graph.FileRegion{Path: path, Offset: off, Length: length})
 }
 
 func attrValue(a *onnxpb.AttributeProto, baseDir string) (any, error) {

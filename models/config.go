@@ -75,6 +75,31 @@ func (c Config) Validate() error {
 	if c.HeadDim%2 != 0 {
 		errs = append(errs, fmt.Sprintf("head_dim %d must be even for RoPE", c.HeadDim))
 	}
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{{"rms_norm_eps", c.RMSEps}, {"rope_theta", c.RopeTheta}} {
+		if !(f.v > 0) || math.IsInf(f.v, 0) {
+			errs = append(errs, fmt.Sprintf("%s must be positive and finite, got %g", f.key, f.v))
+		}
+	}
+	if c.MaxPositions <= 0 {
+		errs = append(errs, fmt.Sprintf("max_position_embeddings must be positive, got %d", c.MaxPositions))
+	}
+	// Per-layer and per-head work is looped over, so these are bounded on
+	// their own too (the largest real models: ~130 layers, ~260k vocab).
+	for _, f := range []struct {
+		key      string
+		v, limit int
+	}{{"num_hidden_layers", c.Layers, 10_000}, {"num_attention_heads", c.Heads, 10_000}, {"vocab_size", c.Vocab, 1 << 24}} {
+		if f.v > f.limit {
+			errs = append(errs, fmt.Sprintf("%s %d is above nrgraph's limit of %d (a typo?)", f.key, f.v, f.limit))
+		}
+	}
+	if n := c.numParamsFloat(); n > MaxParams {
+		errs = append(errs, fmt.Sprintf("hidden_size %d, intermediate_size %d, num_hidden_layers %d, vocab_size %d make %.3g parameters, above nrgraph's limit of %.0e (a typo?)",
+			c.Hidden, c.Intermediate, c.Layers, c.Vocab, n, float64(MaxParams)))
+	}
 	if c.Act != ActSiLU && c.Act != ActGELUTanh {
 		errs = append(errs, fmt.Sprintf("activation %q is not supported (silu, gelu_pytorch_tanh)", c.Act))
 	}
@@ -82,6 +107,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("invalid %s config: %s", c.Arch, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// MaxParams bounds the backbone's parameter count (the largest open
+// decoders are under 1e12), so a mistyped config.json is refused before
+// anything is sized by it.
+const MaxParams = 1e12
+
+// numParamsFloat is NumParams in float64, which cannot overflow whatever
+// the config says.
+func (c Config) numParamsFloat() float64 {
+	d, f, hd := float64(c.Hidden), float64(c.Intermediate), float64(c.HeadDim)
+	block := d*float64(c.Heads)*hd*2 + d*float64(c.KVHeads)*hd*2 + 3*d*f + 4*d
+	return float64(c.Layers)*block + 2*float64(c.Vocab)*d + d
 }
 
 // NumParams counts the backbone's parameters (embeddings counted once

@@ -18,6 +18,9 @@ type trainerState struct {
 	BuildHash  string     `json:"build_hash"`
 	Mixer      MixerState `json:"mixer"`
 	Version    string     `json:"nrgraph_version"`
+	// Config is what ConfigHash covers, so a refused resume can name the
+	// settings that changed (absent in checkpoints of older versions).
+	Config *RunConfig `json:"config,omitempty"`
 }
 
 // save writes checkpoints/step-NNNNNNNN atomically: everything goes into a
@@ -29,8 +32,11 @@ func (t *Trainer) save() error {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
+	if err := t.state.checkFinite(t.step, t.lastSaved); err != nil {
+		return err
+	}
 	final := filepath.Join(root, fmt.Sprintf("step-%08d", t.step))
-	tmp, err := os.MkdirTemp(root, ".tmp-step-")
+	tmp, err := os.MkdirTemp(root, tmpCheckpointPrefix)
 	if err != nil {
 		return err
 	}
@@ -46,8 +52,16 @@ func (t *Trainer) save() error {
 	if err != nil {
 		return err
 	}
-	st := trainerState{Step: t.step, ConfigHash: t.Cfg.Hash(), BuildHash: t.Manifest.Hash(), Mixer: ms, Version: build.Version}
-	raw, _ := json.MarshalIndent(st, "", "  ")
+	hash, err := t.Cfg.Hash()
+	if err != nil {
+		return err
+	}
+	hashed := t.Cfg.hashed()
+	st := trainerState{Step: t.step, ConfigHash: hash, BuildHash: t.Manifest.Hash(), Mixer: ms, Version: build.Version, Config: &hashed}
+	raw, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
 	if err := build.WriteFileAtomic(filepath.Join(tmp, build.TrainerFile), raw); err != nil {
 		return err
 	}
@@ -58,6 +72,7 @@ func (t *Trainer) save() error {
 		return err
 	}
 	syncDir(root)
+	t.lastSaved = t.step
 	return pruneCheckpoints(root, t.Cfg.KeepLast)
 }
 
@@ -92,8 +107,13 @@ func (t *Trainer) restore(dir string) error {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return fmt.Errorf("resume: %s: %w", filepath.Join(dir, build.TrainerFile), err)
 	}
-	if st.ConfigHash != t.Cfg.Hash() {
-		return fmt.Errorf("resume: %s was written with a different configuration (data, batch, lr, schedule or seed changed); start a new --out", dir)
+	hash, err := t.Cfg.Hash()
+	if err != nil {
+		return err
+	}
+	if st.ConfigHash != hash {
+		return fmt.Errorf("resume: %s was written with a different configuration (%s); these cannot change across a resume: restore them, or start a new --out",
+			dir, configChanges(st.Config, t.Cfg.hashed()))
 	}
 	if st.BuildHash != t.Manifest.Hash() {
 		return fmt.Errorf("resume: %s was trained on another build than %s", dir, t.Cfg.Build)
@@ -104,7 +124,7 @@ func (t *Trainer) restore(dir string) error {
 	if err := t.mixer.Restore(st.Mixer); err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
-	t.step = st.Step
+	t.step, t.lastSaved = st.Step, st.Step
 	fmt.Fprintf(t.Log, "resuming from %s (step %d)\n", dir, st.Step)
 	return nil
 }

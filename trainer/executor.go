@@ -156,7 +156,9 @@ func (e *executor) step(mixer *Mixer, step int, lr float64) (*Metrics, error) {
 	}
 	m := &Metrics{}
 	if e.fused != nil {
-		mixer.Fill(e.data.Batch)
+		if err := mixer.Fill(e.data.Batch); err != nil {
+			return nil, err
+		}
 		m.OrigRows = e.data.Batch.OrigRows()
 		if err := e.bind(e.fused, nil); err != nil {
 			return nil, err
@@ -174,7 +176,9 @@ func (e *executor) step(mixer *Mixer, step int, lr float64) (*Metrics, error) {
 		clear(g)
 	}
 	for k := 0; k < e.micro; k++ {
-		mixer.Fill(e.data.Batch)
+		if err := mixer.Fill(e.data.Batch); err != nil {
+			return nil, err
+		}
 		m.OrigRows += e.data.Batch.OrigRows()
 		if err := e.bind(e.grad, nil); err != nil {
 			return nil, err

@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/nrgraph/nrgraph/data"
@@ -21,19 +20,10 @@ type evaluator struct {
 	out     *runtime.Tensor
 }
 
-func newEvaluator(cfg RunConfig, m *build.Manifest, state *stateTensors) (*evaluator, error) {
-	ev := &evaluator{state: state, sets: map[string]*data.Corpus{}, batches: cfg.EvalBatches}
-	for name, paths := range map[string][]string{"new": cfg.EvalNew, "orig": cfg.EvalOrig} {
-		if len(paths) == 0 {
-			continue
-		}
-		c, err := data.OpenCorpus(paths)
-		if err != nil {
-			ev.close()
-			return nil, fmt.Errorf("--eval-%s: %w", name, err)
-		}
-		ev.sets[name] = c
-	}
+// newEvaluator reads sets (opened and checked by the Trainer, which
+// closes them).
+func newEvaluator(cfg RunConfig, m *build.Manifest, state *stateTensors, sets map[string]*data.Corpus) (*evaluator, error) {
+	ev := &evaluator{state: state, sets: sets, batches: cfg.EvalBatches}
 	var err error
 	io := m.Graphs["score"]
 	io.Outputs = []string{models.TargetLogProbs_} // only the log-probs are needed here
@@ -49,9 +39,6 @@ func newEvaluator(cfg RunConfig, m *build.Manifest, state *stateTensors) (*evalu
 }
 
 func (ev *evaluator) close() {
-	for _, c := range ev.sets {
-		c.Close()
-	}
 	ev.sess.close()
 	if ev.data != nil {
 		ev.data.Destroy()
@@ -75,7 +62,9 @@ func (ev *evaluator) run() (map[string]EvalResult, error) {
 				if row >= rows {
 					row = rows - 1 // pad the last batch by repeating; masked below
 				}
-				c.Read(int64(row)*int64(b.Seq), buf)
+				if err := c.Read(int64(row)*int64(b.Seq), buf); err != nil {
+					return nil, err
+				}
 				copy(b.IDs[r*b.Seq:], buf[:b.Seq])
 				copy(b.Targets[r*b.Seq:], buf[1:])
 			}
@@ -108,7 +97,7 @@ func (ev *evaluator) run() (map[string]EvalResult, error) {
 // with the current parameters, as the periodic evaluation does: the demo
 // reports the backbone's bits/byte this way before step 1.
 func (t *Trainer) EvaluateHeldOut() (map[string]EvalResult, error) {
-	ev, err := newEvaluator(t.Cfg, t.Manifest, t.state)
+	ev, err := newEvaluator(t.Cfg, t.Manifest, t.state, t.evalSets)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func NewMixer(newC, orig *data.Corpus, p float64, seed uint64) (*Mixer, error) {
 }
 
 // Fill draws b.Rows sequences into b.
-func (m *Mixer) Fill(b *build.Batch) {
+func (m *Mixer) Fill(b *build.Batch) error {
 	if cap(m.buf) < b.Seq+1 {
 		m.buf = make([]int64, b.Seq+1)
 	}
@@ -51,17 +51,22 @@ func (m *Mixer) Fill(b *build.Batch) {
 	for r := 0; r < b.Rows; r++ {
 		orig := m.P > 0 && m.rng.Float64() < m.P
 		if orig {
-			m.Orig.Read(m.OrigPos, buf)
+			if err := m.Orig.Read(m.OrigPos, buf); err != nil {
+				return fmt.Errorf("--orig: %w", err)
+			}
 			m.OrigPos = (m.OrigPos + int64(b.Seq)) % m.Orig.Len()
 			b.Domain[r] = 1
 		} else {
-			m.New.Read(m.NewPos, buf)
+			if err := m.New.Read(m.NewPos, buf); err != nil {
+				return fmt.Errorf("--new: %w", err)
+			}
 			m.NewPos = (m.NewPos + int64(b.Seq)) % m.New.Len()
 			b.Domain[r] = 0
 		}
 		copy(b.IDs[r*b.Seq:], buf[:b.Seq])
 		copy(b.Targets[r*b.Seq:], buf[1:])
 	}
+	return nil
 }
 
 // MixerState is the serialisable state of a Mixer.

@@ -83,10 +83,23 @@ func (c *RunConfig) Validate() error {
 		return fmt.Errorf("--steps must be positive")
 	case c.Batch <= 0 || c.MicroBatch <= 0 || c.Batch%c.MicroBatch != 0:
 		return fmt.Errorf("--batch %d must be a positive multiple of --micro-batch %d", c.Batch, c.MicroBatch)
-	case c.P < 0 || c.P > 1:
+	case !(c.P >= 0 && c.P <= 1): // NaN fails every comparison
 		return fmt.Errorf("--p %g outside [0, 1]", c.P)
 	case c.P > 0 && len(c.Orig) == 0:
 		return fmt.Errorf("--p %g needs --orig shards (or use --p 0)", c.P)
+	case math.IsInf(c.LR, 0):
+		return fmt.Errorf("--lr %g must be finite", c.LR)
+	case !(c.MinLRRatio >= 0 && c.MinLRRatio <= 1):
+		return fmt.Errorf("--min-lr-ratio %g outside [0, 1]", c.MinLRRatio)
+	}
+	for _, f := range []struct {
+		flag string
+		v    int
+	}{{"--warmup", c.Warmup}, {"--eval-every", c.EvalEvery}, {"--eval-batches", c.EvalBatches}, {"--save-every", c.SaveEvery},
+		{"--keep-last", c.KeepLast}, {"--threads", c.Threads}} {
+		if f.v < 0 {
+			return fmt.Errorf("%s %d must not be negative", f.flag, f.v)
+		}
 	}
 	return c.schedule().Validate()
 }
@@ -97,12 +110,20 @@ func (c *RunConfig) schedule() Schedule {
 
 // Hash identifies the settings that must not change across a resume (the
 // step count and evaluation/saving cadence may).
-func (c *RunConfig) Hash() string {
+func (c *RunConfig) Hash() (string, error) {
+	raw, err := json.Marshal(c.hashed())
+	if err != nil {
+		return "", fmt.Errorf("run configuration: %w", err)
+	}
+	return build.HashBytes(raw), nil
+}
+
+// hashed is the part of the configuration Hash covers.
+func (c *RunConfig) hashed() RunConfig {
 	k := *c
 	k.Steps, k.EvalEvery, k.SaveEvery, k.KeepLast, k.Threads, k.Provider, k.EvalBatches = 0, 0, 0, 0, 0, "", 0
 	k.Out = ""
-	raw, _ := json.Marshal(k)
-	return build.HashBytes(raw)
+	return k
 }
 
 // Metrics of one step, written as a JSON line.
@@ -149,12 +170,17 @@ type Trainer struct {
 	// inject failures).
 	AfterStep func(m *Metrics)
 
-	mixer   *Mixer
-	newC    *data.Corpus
-	origC   *data.Corpus
-	state   *stateTensors
-	step    int
-	metrics *os.File
+	mixer *Mixer
+	newC  *data.Corpus
+	origC *data.Corpus
+	// evalSets are the held-out corpora by name ("new", "orig"), opened
+	// and checked with the training data; the evaluator reads them.
+	evalSets map[string]*data.Corpus
+	state    *stateTensors
+	step     int
+	// lastSaved is the step of the newest checkpoint (0: none).
+	lastSaved int
+	metrics   *os.File
 }
 
 // New prepares a run: validates the config against the build and data
@@ -169,19 +195,9 @@ func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
 		return nil, err
 	}
 	t := &Trainer{Cfg: cfg, Manifest: m, Log: log}
-	if t.newC, err = data.OpenCorpus(cfg.New); err != nil {
-		return nil, fmt.Errorf("--new: %w", err)
-	}
-	if cfg.P > 0 {
-		if t.origC, err = data.OpenCorpus(cfg.Orig); err != nil {
-			t.Close()
-			return nil, fmt.Errorf("--orig: %w", err)
-		}
-	}
-	if m.TokenizerHash != "" && t.newC.TokenizerHash() != m.TokenizerHash {
+	if err := t.openCorpora(); err != nil {
 		t.Close()
-		return nil, fmt.Errorf("shards were tokenized with tokenizer %s, but the build's model uses %s: re-run `nrgraph tokenize` with the model's tokenizer.json",
-			data.ShortHash(t.newC.TokenizerHash()), data.ShortHash(m.TokenizerHash))
+		return nil, err
 	}
 	if t.mixer, err = NewMixer(t.newC, t.origC, cfg.P, cfg.Seed); err != nil {
 		t.Close()
@@ -214,7 +230,19 @@ func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
 		t.Close()
 		return nil, err
 	}
-	raw, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := removeStaleTemps(ckptDir); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := truncateMetrics(filepath.Join(cfg.Out, metricsFile), t.step); err != nil {
+		t.Close()
+		return nil, err
+	}
+	raw, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("run configuration: %w", err)
+	}
 	if err := build.WriteFileAtomic(filepath.Join(cfg.Out, "config.json"), append(raw, '\n')); err != nil {
 		t.Close()
 		return nil, err
@@ -229,6 +257,9 @@ func (t *Trainer) Close() {
 	}
 	if t.origC != nil {
 		t.origC.Close()
+	}
+	for _, c := range t.evalSets {
+		c.Close()
 	}
 	if t.state != nil {
 		t.state.destroy()
@@ -252,12 +283,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 	defer exec.close()
 	var eval *evaluator
 	if t.Cfg.EvalEvery > 0 && (len(t.Cfg.EvalNew) > 0 || len(t.Cfg.EvalOrig) > 0) {
-		if eval, err = newEvaluator(t.Cfg, t.Manifest, t.state); err != nil {
+		if eval, err = newEvaluator(t.Cfg, t.Manifest, t.state, t.evalSets); err != nil {
 			return err
 		}
 		defer eval.close()
 	}
-	if t.metrics, err = os.OpenFile(filepath.Join(t.Cfg.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+	if t.metrics, err = os.OpenFile(filepath.Join(t.Cfg.Out, metricsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
 		return err
 	}
 	sched := t.Cfg.schedule()
@@ -317,7 +348,7 @@ func checkFinite(m *Metrics) error {
 		x    float64
 	}{{"loss", m.Loss}, {"lm_loss", m.LMLoss}, {"local_loss", m.LocalLoss}, {"grad_norm", m.GradNorm}} {
 		if math.IsNaN(v.x) || math.IsInf(v.x, 0) {
-			return fmt.Errorf("step %d: %s is %v: %w (the last checkpoint is intact; lower --lr or check the data)", m.Step, v.name, v.x, ErrNonFinite)
+			return fmt.Errorf("step %d: %s is %v: %w; the last checkpoint is intact; %s", m.Step, v.name, v.x, ErrNonFinite, lowerLRHint)
 		}
 	}
 	return nil

@@ -163,7 +163,7 @@ func TestBadInputsFailBeforeTraining(t *testing.T) {
 	other := filepath.Join(dir, "other")
 	w, err := data.CreateShard(other, "another-tokenizer", testfixture.Vocab)
 	require.NoError(t, err)
-	require.NoError(t, w.AddDocument([]int{1, 2, 3}, 3))
+	require.NoError(t, w.AddDocument(make([]int, 100), 100))
 	require.NoError(t, w.Close())
 	cfg := f.config(filepath.Join(dir, "run"), 2)
 	cfg.Orig = []string{other}

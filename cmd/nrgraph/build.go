@@ -62,6 +62,7 @@ func runBuild(args []string) error {
 	model := fs.String("model", "", "Hugging Face model directory (config.json, *.safetensors, tokenizer.json)")
 	out := fs.String("out", "", "build directory to write")
 	seq := fs.Int("seq", 512, "training sequence length")
+	noTok := fs.Bool("no-tokenizer", false, "build without the model's tokenizer.json (otherwise required: it is checked against config.json, and train refuses shards of another tokenizer by it)")
 	var ext extensionFlags
 	ext.register(fs)
 	opt := graph.DefaultAdamW()
@@ -83,7 +84,7 @@ func runBuild(args []string) error {
 	}
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "building %s on %s (seq %d) into %s\n", cfg.Method, *model, *seq, *out)
-	man, err := build.Build(build.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr})
+	man, err := build.Build(build.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr, NoTokenizer: *noTok})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/nrgraph/nrgraph/trainer"
 )
 
 // subcommand is one `nrgraph NAME` entry.
@@ -61,7 +63,7 @@ func main() {
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage()
 		if len(os.Args) < 2 {
-			os.Exit(2)
+			os.Exit(exitUsage)
 		}
 		return
 	}
@@ -69,13 +71,35 @@ func main() {
 	if !ok {
 		fmt.Fprintf(os.Stderr, "nrgraph: unknown command %q\n\n", os.Args[1])
 		usage()
-		os.Exit(2)
+		os.Exit(exitUsage)
 	}
-	if err := cmd.run(os.Args[2:]); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return
-		}
+	err := cmd.run(os.Args[2:])
+	switch code := exitCode(err); code {
+	case exitOK:
+	case exitInterrupted:
+		fmt.Fprintf(os.Stderr, "nrgraph %s: interrupted after saving a checkpoint (nrgraph train --resume continues it)\n", cmd.name)
+		os.Exit(code)
+	default:
 		fmt.Fprintf(os.Stderr, "nrgraph %s: %v\n", cmd.name, err)
-		os.Exit(1)
+		os.Exit(code)
 	}
+}
+
+// Exit codes, as the README lists them: a script can tell a finished run
+// from one a signal stopped after checkpointing.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2 // no or unknown command
+	exitInterrupted = 3 // SIGINT/SIGTERM: checkpoint saved, --resume continues
+)
+
+func exitCode(err error) int {
+	switch {
+	case err == nil || errors.Is(err, pflag.ErrHelp):
+		return exitOK
+	case errors.Is(err, trainer.ErrInterrupted):
+		return exitInterrupted
+	}
+	return exitError
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -98,11 +97,7 @@ func runTrain(args []string) error {
 	defer stop()
 	fmt.Fprintf(os.Stderr, "training %s (%d trainable tensors) for %d steps, batch %d x %d tokens, p=%g -> %s\n",
 		tr.Manifest.Extension.Method, len(tr.Manifest.Params), tr.Cfg.Steps, tr.Cfg.Batch, tr.Manifest.Seq, tr.Cfg.P, tr.Cfg.Out)
-	err = tr.Run(ctx)
-	if errors.Is(err, trainer.ErrInterrupted) {
-		return nil
-	}
-	return err
+	return tr.Run(ctx) // trainer.ErrInterrupted exits with its own code (main.go)
 }
 
 // readRunConfig reads YAML or JSON (JSON is YAML) over base, using the

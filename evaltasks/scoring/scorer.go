@@ -48,7 +48,7 @@ func OpenScorer(buildDir string, tok tokenizer.Encoder, o ScorerOptions) (*Score
 	}
 	paramsFile := filepath.Join(buildDir, build.InitFile)
 	if o.Checkpoint != "" {
-		if paramsFile, err = build.CheckpointStateFile(o.Checkpoint); err != nil {
+		if paramsFile, err = build.CheckpointStateFile(o.Checkpoint, man, buildDir); err != nil {
 			return nil, err
 		}
 	}

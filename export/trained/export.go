@@ -66,7 +66,7 @@ func Export(o ExportOptions) error {
 	}
 	stateFile := filepath.Join(o.Build, build.InitFile)
 	if o.Checkpoint != "" {
-		if stateFile, err = build.CheckpointStateFile(o.Checkpoint); err != nil {
+		if stateFile, err = build.CheckpointStateFile(o.Checkpoint, man, o.Build); err != nil {
 			return err
 		}
 	}

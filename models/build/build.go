@@ -32,6 +32,9 @@ type BuildOptions struct {
 	// finetune, every tensor trains).
 	RandomInit bool
 	InitStd    float64
+	// NoTokenizer builds from a ModelDir without tokenizer.json (otherwise
+	// required, parsed and checked against the config).
+	NoTokenizer bool
 }
 
 // Build writes a build directory: the fused training step, the gradient
@@ -73,13 +76,20 @@ func Build(o BuildOptions) (*Manifest, error) {
 	if err := models.CheckWeights(*cfg, w); err != nil {
 		return nil, fmt.Errorf("%s: %w", o.ModelDir, err)
 	}
+	var tokRaw []byte
+	if o.ModelDir != "" {
+		var err error
+		if tokRaw, err = readBuildTokenizer(o.ModelDir, *cfg, o.NoTokenizer); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
 	if o.ModelDir != "" {
-		if raw, err := os.ReadFile(filepath.Join(o.ModelDir, TokenizerFile)); err == nil {
-			tokHash = tokenizer.FileHash(raw)
-			if err := WriteFileAtomic(filepath.Join(o.Out, TokenizerFile), raw); err != nil {
+		if tokRaw != nil {
+			tokHash = tokenizer.FileHash(tokRaw)
+			if err := WriteFileAtomic(filepath.Join(o.Out, TokenizerFile), tokRaw); err != nil {
 				return nil, err
 			}
 		}

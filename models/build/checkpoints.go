@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -69,13 +71,56 @@ func LatestCheckpoint(root string) (string, error) {
 }
 
 // CheckpointStateFile resolves what a user passes as --checkpoint: a run
-// directory (its latest checkpoint), a checkpoint directory or a state file.
-func CheckpointStateFile(path string) (string, error) {
+// directory (its latest checkpoint), a checkpoint directory or a state file;
+// and checks the checkpoint was trained on m, the build in buildDir.
+func CheckpointStateFile(path string, m *Manifest, buildDir string) (string, error) {
+	file := filepath.Join(path, StateFile)
 	if latest, err := LatestCheckpoint(filepath.Join(path, CheckpointsDir)); err == nil && latest != "" {
-		return filepath.Join(latest, StateFile), nil
+		file = filepath.Join(latest, StateFile)
+	} else if strings.HasSuffix(path, ".safetensors") {
+		file = path
 	}
-	if strings.HasSuffix(path, ".safetensors") {
-		return path, nil
+	return file, checkProvenance(file, m, buildDir)
+}
+
+// checkProvenance refuses a checkpoint trained on another build: the
+// tensor names and shapes of, say, a ReLU-gate and a sigmoid-gate build
+// are the same, so only the build hash in trainer.json beside the state
+// file tells them apart. A bare state file without trainer.json is taken
+// as it is.
+func checkProvenance(stateFile string, m *Manifest, buildDir string) error {
+	path := filepath.Join(filepath.Dir(stateFile), TrainerFile)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
-	return filepath.Join(path, StateFile), nil
+	if err != nil {
+		return err
+	}
+	var st struct {
+		BuildHash string `json:"build_hash"`
+		Config    *struct {
+			Build string `json:"build"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if st.BuildHash == m.Hash() {
+		return nil
+	}
+	trainedOn := "another build"
+	if st.Config != nil && st.Config.Build != "" {
+		trainedOn = "build " + st.Config.Build
+	}
+	return fmt.Errorf("%s was trained on %s, not %s (build hash %s, this build's %s): pass the --build it was trained with",
+		filepath.Dir(stateFile), trainedOn, buildDir, short(st.BuildHash), short(m.Hash()))
+}
+
+// short abbreviates a hash for messages.
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }
