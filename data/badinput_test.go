@@ -99,3 +99,34 @@ func TestTokenizeFailureLeavesNoOutput(t *testing.T) {
 	assert.Equal(t, int64(2), st.EmptyDocuments)
 	assert.Equal(t, int64(5), st.Tokens) // BOS, "abc", EOS
 }
+
+// FuzzShardIndex: any index + .bin pair is refused or read without a
+// panic or a hang, and every token read is inside the index's vocabulary.
+func FuzzShardIndex(f *testing.F) {
+	f.Add([]byte(shardIndexJSON(4, "uint16", 32, "[0,2]")), []byte{1, 0, 2, 0, 31, 0, 7, 0})
+	f.Add([]byte(shardIndexJSON(2, "uint32", 300, "[0]")), []byte{1, 1, 0, 0, 44, 0, 0, 0})
+	f.Add([]byte(shardIndexJSON(1<<62, "uint16", 32, "[0]")), []byte{})
+	f.Add([]byte(shardIndexJSON(-1<<63, "uint16", 32, "[]")), []byte{1, 0})
+	f.Add([]byte(shardIndexJSON(3, "uint16", 4, "[0,1,1]")), []byte{1, 0, 9, 0, 3, 0})
+	f.Fuzz(func(t *testing.T, index, bin []byte) {
+		stem := filepath.Join(t.TempDir(), "shard")
+		require.NoError(t, os.WriteFile(stem+".json", index, 0o644))
+		require.NoError(t, os.WriteFile(stem+".bin", bin, 0o644))
+		c, err := data.OpenCorpus([]string{stem})
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		require.Positive(t, c.Len())
+		vocab := int64(c.Shards[0].Index.VocabSize)
+		dst := make([]int64, 5)
+		for _, pos := range []int64{0, c.Len() - 1, c.Len(), c.Len() * 3 / 2} {
+			if c.Read(pos, dst) != nil {
+				continue
+			}
+			for _, id := range dst {
+				assert.True(t, id >= 0 && id < vocab, "token %d outside vocabulary %d", id, vocab)
+			}
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
 // tinyModelDir writes an HF model directory for tinyModel's shape with the
@@ -90,4 +91,31 @@ func TestBuildChecksTheTokenizer(t *testing.T) {
 			assert.True(t, os.IsNotExist(statErr), "no partial build")
 		})
 	}
+}
+
+// FuzzCheckTokenizer: the build-time tokenizer check accepts or refuses
+// any tokenizer.json and vocab_size without panicking, and what it
+// accepts has between 7/8 of vocab_size and vocab_size ids.
+func FuzzCheckTokenizer(f *testing.F) {
+	f.Add(bpeTokenizer(300), 320)
+	f.Add(bpeTokenizer(10), 8192)
+	f.Add([]byte(`{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":[["a","b"]]},"added_tokens":[{"id":5,"content":"<s>","special":true}]}`), 6)
+	f.Add([]byte(`{"model":`), 1)
+	files, err := filepath.Glob("../tokenizer/testdata/*.tokenizer.json")
+	require.NoError(f, err)
+	for _, path := range files {
+		raw, err := os.ReadFile(path)
+		require.NoError(f, err)
+		f.Add(raw, 260)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, vocab int) {
+		cfg := models.Config{Vocab: vocab}
+		if CheckTokenizer("tokenizer.json", raw, cfg) != nil {
+			return
+		}
+		tok, err := tokenizer.LoadBytes(raw)
+		require.NoError(t, err)
+		n := tok.VocabSize()
+		assert.True(t, n > 0 && n <= vocab && int64(n)*8 >= int64(vocab)*7, "accepted %d ids for vocab_size %d", n, vocab)
+	})
 }
