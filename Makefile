@@ -71,6 +71,18 @@ ablations: ort build corpora
 embedded: ort corpora
 	CORPORA=$(CACHE)/corpora ./scripts/embedded.sh
 
+# Every fuzz target (one per parser: 21) for FUZZTIME each; FUZZ=regexp
+# picks targets by name (e.g. make fuzz FUZZ='ShardIndex|Unmarshal').
+FUZZTIME ?= 1m
+FUZZ      ?= .
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' | grep -E '$(FUZZ)' || true); do \
+	    echo "== $$pkg $$target ($(FUZZTIME))"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
+
 # Regenerates export/onnxpb/onnx.pb.go (needs protoc + protoc-gen-go).
 generate:
 	$(GO) generate ./...
