@@ -43,20 +43,26 @@ func tinyModelDir(t *testing.T, dir, text string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644))
 }
 
-// TestCommandsEndToEnd drives the subcommands as a user would: tokenize,
-// build, train (twice, resuming), eval, export, inspect, generate.
-func TestCommandsEndToEnd(t *testing.T) {
-	dir := t.TempDir()
+// catCorpus is the tiny models' text: 300 sentences of a few words.
+func catCorpus() string {
 	var corpus strings.Builder
 	for i := 0; i < 300; i++ {
 		fmt.Fprintf(&corpus, "the cat %d sat on the mat and the dog %d ran. ", i%7, i%5)
 	}
+	return corpus.String()
+}
+
+// TestCommandsEndToEnd drives the subcommands as a user would: tokenize,
+// build, train (twice, resuming), eval, export, inspect, generate.
+func TestCommandsEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	corpus := catCorpus()
 	model := filepath.Join(dir, "model")
-	tinyModelDir(t, model, corpus.String())
+	tinyModelDir(t, model, corpus)
 	text := filepath.Join(dir, "text.jsonl")
 	var jl strings.Builder
 	for i := 0; i < 40; i++ {
-		fmt.Fprintf(&jl, "{\"text\": %q}\n", corpus.String()[i*50:i*50+400])
+		fmt.Fprintf(&jl, "{\"text\": %q}\n", corpus[i*50:i*50+400])
 	}
 	require.NoError(t, os.WriteFile(text, []byte(jl.String()), 0o644))
 

@@ -47,14 +47,11 @@ func TestExitCodes(t *testing.T) {
 // with 0.
 func TestInterruptedTrainExitsThree(t *testing.T) {
 	dir := t.TempDir()
-	var corpus strings.Builder
-	for i := 0; i < 200; i++ {
-		fmt.Fprintf(&corpus, "the cat %d sat on the mat and the dog %d ran. ", i%7, i%5)
-	}
+	corpus := catCorpus()
 	model := filepath.Join(dir, "model")
-	tinyModelDir(t, model, corpus.String())
+	tinyModelDir(t, model, corpus)
 	text := filepath.Join(dir, "text.txt")
-	require.NoError(t, os.WriteFile(text, []byte(corpus.String()), 0o644))
+	require.NoError(t, os.WriteFile(text, []byte(corpus), 0o644))
 	require.NoError(t, subcommands["tokenize"].run([]string{"--tokenizer", filepath.Join(model, "tokenizer.json"), "--out", filepath.Join(dir, "shards"), text}))
 	require.NoError(t, subcommands["build"].run([]string{"--model", model, "--out", filepath.Join(dir, "build"), "--seq", "16"}))
 	run := filepath.Join(dir, "run")
