@@ -52,13 +52,19 @@ func catCorpus() string {
 	return corpus.String()
 }
 
+// tinySetup makes a temp directory holding a tiny model directory
+// (dir/model) trained on catCorpus.
+func tinySetup(t *testing.T) (dir, model, corpus string) {
+	dir, corpus = t.TempDir(), catCorpus()
+	model = filepath.Join(dir, "model")
+	tinyModelDir(t, model, corpus)
+	return dir, model, corpus
+}
+
 // TestCommandsEndToEnd drives the subcommands as a user would: tokenize,
 // build, train (twice, resuming), eval, export, inspect, generate.
 func TestCommandsEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	corpus := catCorpus()
-	model := filepath.Join(dir, "model")
-	tinyModelDir(t, model, corpus)
+	dir, model, corpus := tinySetup(t)
 	text := filepath.Join(dir, "text.jsonl")
 	var jl strings.Builder
 	for i := 0; i < 40; i++ {

@@ -46,10 +46,7 @@ func TestExitCodes(t *testing.T) {
 // finished run, so a script can tell them apart; --resume then finishes
 // with 0.
 func TestInterruptedTrainExitsThree(t *testing.T) {
-	dir := t.TempDir()
-	corpus := catCorpus()
-	model := filepath.Join(dir, "model")
-	tinyModelDir(t, model, corpus)
+	dir, model, corpus := tinySetup(t)
 	text := filepath.Join(dir, "text.txt")
 	require.NoError(t, os.WriteFile(text, []byte(corpus), 0o644))
 	require.NoError(t, subcommands["tokenize"].run([]string{"--tokenizer", filepath.Join(model, "tokenizer.json"), "--out", filepath.Join(dir, "shards"), text}))
