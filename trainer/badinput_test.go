@@ -58,6 +58,14 @@ func TestCorporaCheckedAgainstTheBuild(t *testing.T) {
 		require.NoError(t, w.Close())
 		return stem
 	}
+	// 100 empty documents, each only BOS and EOS (as tokenize wrote them).
+	emptyDocs := filepath.Join(dir, "empty-docs")
+	w, err := data.CreateShard(emptyDocs, "test-tokenizer", testfixture.Vocab)
+	require.NoError(t, err)
+	for i := 0; i < 100; i++ {
+		require.NoError(t, w.AddDocument([]int{1, 2}, 0))
+	}
+	require.NoError(t, w.Close())
 	other := shard("other", "another-tokenizer", testfixture.Vocab, 400)
 	tiny := shard("tiny", "test-tokenizer", testfixture.Vocab, 3)
 	wide := shard("wide", "test-tokenizer", 64, 400)
@@ -83,6 +91,8 @@ func TestCorporaCheckedAgainstTheBuild(t *testing.T) {
 		}, "--eval-orig: " + f.EvalOrig + ".bin was tokenized with tokenizer test-tokeniz, but the build's model uses model-tokeni"},
 		{"--eval-orig too short", func(c *RunConfig) { c.EvalOrig = []string{tiny} }, "--eval-orig: 3 tokens, fewer than one sequence of 17 (the build's --seq 16"},
 		{"--new of 3 tokens", func(c *RunConfig) { c.New = []string{tiny} }, "--new: 3 tokens, fewer than one sequence of 17"},
+		{"--new of only empty documents", func(c *RunConfig) { c.New = []string{emptyDocs} }, "--new: 200 tokens but no text (bytes 0 in every index): only empty documents"},
+		{"--eval-new of only empty documents", func(c *RunConfig) { c.EvalNew = []string{emptyDocs} }, "--eval-new: 200 tokens but no text"},
 		{"--orig of 3 tokens", func(c *RunConfig) { c.Orig = []string{tiny} }, "--orig: 3 tokens"},
 		{"--orig of another tokenizer", func(c *RunConfig) { c.Orig = []string{other} }, "tokenized differently"},
 		{"a vocabulary wider than the model's", func(c *RunConfig) { c.New = []string{wide} }, "--new: " + wide + ".bin was tokenized with a vocabulary of 64, larger than the model's vocab_size 32"},

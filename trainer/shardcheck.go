@@ -24,6 +24,10 @@ func checkCorpusForBuild(flag string, c *data.Corpus, m *build.Manifest, buildDi
 				flag, s.Path, s.Index.VocabSize, m.Config.Vocab)
 		}
 	}
+	if c.Bytes() == 0 {
+		return fmt.Errorf("%s: %d tokens but no text (bytes 0 in every index): only empty documents; tokenize text that has some",
+			flag, c.Len())
+	}
 	if need := int64(m.Seq) + 1; c.Len() < need {
 		return fmt.Errorf("%s: %d tokens, fewer than one sequence of %d (the build's --seq %d, plus the shifted target): tokenize more text",
 			flag, c.Len(), need, m.Seq)
