@@ -10,7 +10,7 @@ ORT_LIB   := $(CACHE)/onnxruntime-1.24.3/libonnxruntime.so.1
 BIN       := bin/nrgraph
 export NRGRAPH_CACHE := $(CACHE)
 
-.PHONY: all build ort ort-node bench-deps test vet demo bench generate fuzz clean doctor corpora embedded repro ablations
+.PHONY: all build ort ort-node bench-deps test test-mpi vet demo bench generate fuzz clean doctor corpora embedded repro ablations
 
 all: build
 
@@ -32,6 +32,13 @@ vet:
 
 test: ort ort-node vet
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Data-parallel training over MPI (needs Open MPI: apt-get install
+# openmpi-bin libopenmpi-dev): the mpi-tagged build and its tests, which
+# start `mpirun -np 2`.
+test-mpi: ort
+	$(GO) vet -tags mpi ./...
+	$(GO) test -tags mpi -count=1 -timeout 10m -run MPI ./trainer
 
 doctor: ort build
 	$(BIN) doctor

@@ -325,13 +325,14 @@ func (x *Extender) FFN(b *BlockContext, ffnIn, ffnOut *graph.Value) *graph.Value
 
 // LocalLoss is the method's auxiliary loss (nil when there is none).
 // domain is float [batch]: 1 for original-domain sequences, 0 for new.
-// tokenMask is float [batch, seq] (1 for real tokens).
+// tokenMask is float [batch, seq] (1 for real tokens); counts are the
+// token counts the means divide by (of the whole optimizer batch).
 //
 //	l1: mean over layers of Σ|a| / (d · #original-domain tokens): only
 //	    original-domain tokens are pushed towards neutral outputs.
 //	ce: mean over layers and all tokens of BCE(gate, new-domain), the gate
 //	    as a per-layer domain classifier.
-func (x *Extender) LocalLoss(domain, tokenMask *graph.Value) *graph.Value {
+func (x *Extender) LocalLoss(domain, tokenMask *graph.Value, counts TokenCounts) *graph.Value {
 	if len(x.Outputs) == 0 {
 		return nil
 	}
@@ -351,15 +352,16 @@ func (x *Extender) LocalLoss(domain, tokenMask *graph.Value) *graph.Value {
 		origMask := graph.Mul(mask, dom) // [batch, seq]
 		for _, out := range x.Outputs {
 			perToken := graph.ReduceMean(graph.Abs(out), []int{-1}, false) // Σ|a|/d
-			add(MaskedMean(perToken, origMask))
+			add(PerToken(MaskedSum(perToken, origMask), counts.Orig))
 		}
 	case LocalLossCE:
 		target := graph.Sub(graph.ScalarLike(dom, 1), dom) // 1: new domain (adapter on)
+		tokens := counts.All()
 		for _, z := range x.GateLogits {
 			z2 := graph.Squeeze(z, 2) // [batch, seq]
 			// BCE with logits, stable: softplus(z) - y·z, softplus(z) = relu(z) + log(1 + exp(-|z|)).
 			softplus := graph.Add(graph.Relu(z2), graph.Log(graph.Add(graph.ScalarLike(z2, 1), graph.Exp(graph.Neg(graph.Abs(z2))))))
-			add(MaskedMean(graph.Sub(softplus, graph.Mul(target, z2)), mask))
+			add(PerToken(MaskedSum(graph.Sub(softplus, graph.Mul(target, z2)), mask), tokens))
 		}
 	default:
 		return nil

@@ -172,7 +172,7 @@ func TestLocalLossGradients(t *testing.T) {
 			g, err := graph.Build(string(method), func(g *graph.Graph) {
 				e = BuildExtended(g, Model{Config: c, Weights: w, Ext: ext, ComputeDType: graph.Float64})
 				var metrics []*graph.Value
-				loss, metrics = objective(g, e, ext.Alpha)
+				loss, metrics = objective(g, e, ext.Alpha, false)
 				_ = metrics
 			})
 			require.NoError(t, err)

@@ -371,8 +371,5 @@ func targetAndLogProbs(logits, targets *graph.Value) (target, logp *graph.Value)
 // MaskedMean is sum(x·mask)/max(sum(mask), 1) over all positions; padded
 // positions contribute exactly zero (to the value and the gradient).
 func MaskedMean(x, mask *graph.Value) *graph.Value {
-	m := graph.Cast(mask, x.DType)
-	total := graph.ReduceSum(graph.Mul(x, m), nil, false)
-	count := graph.Max(graph.ReduceSum(m, nil, false), graph.ScalarLike(m, 1))
-	return graph.Div(total, count)
+	return PerToken(MaskedSum(x, mask), graph.ReduceSum(graph.Cast(mask, x.DType), nil, false))
 }

@@ -82,17 +82,26 @@ func BuildExtended(g *graph.Graph, m Model) *Extended {
 }
 
 // objective adds targets/loss-mask/domain inputs and returns the total loss
-// (LM loss + α·local loss) with the metric outputs named.
-func objective(g *graph.Graph, e *Extended, alpha float64) (loss *graph.Value, metrics []*graph.Value) {
+// (LM loss + α·local loss) with the metric outputs named. Every term is a
+// per-token mean; with countsAsInputs its denominators are the count inputs
+// (LossTokens, ...) of the whole optimizer batch, so micro-batch losses add
+// up to the batch's (see TokenCounts), else they are counted in the graph.
+func objective(g *graph.Graph, e *Extended, alpha float64, countsAsInputs bool) (loss *graph.Value, metrics []*graph.Value) {
 	targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
 	lossMask := g.Input(LossMask, graph.Float32, graph.S(Batch, Seq))
 	domain := g.Input(Domain, graph.Float32, graph.S(Batch))
-	lm := graph.Neg(MaskedMean(TargetLogProbs(e.Logits, targets), lossMask))
+	var counts TokenCounts
+	if countsAsInputs {
+		counts = countInputs(g)
+	} else {
+		counts = batchCounts(lossMask, e.Mask, domain, len(e.Ext.Outputs) > 0)
+	}
+	lm := graph.Neg(PerToken(MaskedSum(TargetLogProbs(e.Logits, targets), lossMask), counts.Loss))
 	loss = lm
 	lmOut := graph.Identity(lm)
 	g.Rename(lmOut, LMLossOutput)
 	metrics = append(metrics, lmOut)
-	local := e.Ext.LocalLoss(domain, e.Mask)
+	local := e.Ext.LocalLoss(domain, e.Mask, counts)
 	if local == nil {
 		local = graph.ScalarLike(lm, 0)
 	} else if alpha > 0 {
@@ -101,19 +110,20 @@ func objective(g *graph.Graph, e *Extended, alpha float64) (loss *graph.Value, m
 	localOut := graph.Identity(local)
 	g.Rename(localOut, LocalLossOutput)
 	metrics = append(metrics, localOut)
-	metrics = append(metrics, domainMetrics(g, e, domain)...)
+	metrics = append(metrics, domainMetrics(g, e, domain, counts)...)
 	return loss, metrics
 }
 
 // domainMetrics: mean gate value and mean |adapter output| over the real
 // tokens of each domain (0 when the method has none).
-func domainMetrics(g *graph.Graph, e *Extended, domain *graph.Value) []*graph.Value {
+func domainMetrics(g *graph.Graph, e *Extended, domain *graph.Value, counts TokenCounts) []*graph.Value {
 	dt := e.Logits.DType
 	mask := graph.Cast(e.Mask, dt)
 	dom := graph.Unsqueeze(graph.Cast(domain, dt), 1)
-	perDomain := map[string]*graph.Value{
-		"orig": graph.Mul(mask, dom),
-		"new":  graph.Mul(mask, graph.Sub(graph.ScalarLike(dom, 1), dom)),
+	type tokens struct{ mask, count *graph.Value }
+	perDomain := map[string]tokens{
+		"orig": {graph.Mul(mask, dom), counts.Orig},
+		"new":  {graph.Mul(mask, graph.Sub(graph.ScalarLike(dom, 1), dom)), counts.New},
 	}
 	gates, l1 := layerStack(e.Ext.Gates, false), layerStack(e.Ext.Outputs, true)
 	var out []*graph.Value
@@ -126,7 +136,8 @@ func domainMetrics(g *graph.Graph, e *Extended, domain *graph.Value) []*graph.Va
 			if metric.perLayer == nil {
 				v = graph.Scalar(g, dt, 0)
 			} else {
-				v = MaskedMean(graph.ReduceMean(metric.perLayer, []int{-1}, false), perDomain[name])
+				d := perDomain[name]
+				v = PerToken(MaskedSum(graph.ReduceMean(metric.perLayer, []int{-1}, false), d.mask), d.count)
 			}
 			v = graph.Identity(v)
 			g.Rename(v, metric.prefix+name)
@@ -161,7 +172,10 @@ type TrainVariant int
 const (
 	// FusedStep computes gradients and applies AdamW in one graph.
 	FusedStep TrainVariant = iota
-	// GradientsOnly outputs gradients (micro-batch accumulation, all-reduce).
+	// GradientsOnly outputs the gradients of one micro-batch's share of the
+	// optimizer batch's loss (its masked sums over the whole batch's token
+	// counts, which are inputs): the shares' gradients, losses and metrics
+	// sum to the batch's, across micro-batches and ranks.
 	GradientsOnly
 )
 
@@ -169,7 +183,8 @@ const (
 // attention_mask, targets, loss_mask, domain, the trainable tensors (and
 // for FusedStep: step, lr, Adam moments). Outputs: loss, lm_loss,
 // local_loss, per-domain gate/adapter metrics, grad_norm and updated state
-// (FusedStep) or gradients (GradientsOnly).
+// (FusedStep) or gradients (GradientsOnly, which also takes the token
+// counts LossTokens, OrigTokens and NewTokens of the optimizer batch).
 func BuildTrainGraph(m Model, opt graph.AdamW, variant TrainVariant) (*graph.Graph, *Extended, error) {
 	var e *Extended
 	g, err := graph.Build("train_"+string(m.Ext.Method), func(g *graph.Graph) {
@@ -177,7 +192,7 @@ func BuildTrainGraph(m Model, opt graph.AdamW, variant TrainVariant) (*graph.Gra
 		if len(e.Trainable) == 0 {
 			panic(&graph.Error{Op: "TrainStep", Err: fmt.Errorf("method %s has no trainable tensors", m.Ext.Method)})
 		}
-		loss, metrics := objective(g, e, m.Ext.Alpha)
+		loss, metrics := objective(g, e, m.Ext.Alpha, variant == GradientsOnly)
 		spec := graph.TrainSpec{Loss: loss, Metrics: metrics, Params: e.Trainable, Opt: opt, Decay: decayed}
 		if variant == FusedStep {
 			graph.AddTrainStep(g, spec)

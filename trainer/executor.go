@@ -11,20 +11,26 @@ import (
 	"github.com/nrgraph/nrgraph/runtime"
 )
 
-// executor runs training steps: the fused step graph when the batch is one
-// micro-batch, else the gradient graph per micro-batch (gradients summed in
-// Go) followed by the apply graph.
+// executor runs training steps: the fused step graph when one process
+// computes the whole batch at once, else the gradient graph per micro-batch
+// of this rank's slice (gradients summed in Go, then across ranks)
+// followed by the apply graph.
 type executor struct {
-	m       *build.Manifest
-	state   *stateTensors
-	micro   int // micro-batches per step
-	data    *build.BatchTensors
-	stepT   *runtime.Tensor
-	lrT     *runtime.Tensor
-	fused   *session
-	grad    *session
-	apply   *session
-	gradSum map[string][]float32
+	m     *build.Manifest
+	state *stateTensors
+	comm  Communicator
+	// batch is the whole optimizer batch: every rank draws all of it (the
+	// data order does not depend on the number of ranks) and computes its
+	// own slice.
+	batch *build.Batch
+	micro int // micro-batches per step on this rank
+	data  *build.BatchTensors
+	stepT *runtime.Tensor
+	lrT   *runtime.Tensor
+	fused *session
+	grad  *session
+	apply *session
+	acc   *accumulator
 }
 
 // session is an ORT session with its inputs/outputs bound by name.
@@ -37,12 +43,14 @@ type session struct {
 	owned   []*runtime.Tensor
 }
 
-func openSession(dir, file string, io build.GraphIO, cfg RunConfig) (*session, error) {
+// openSession opens a graph of the build on cfg's provider; device is the
+// GPU (the rank's rank on its machine).
+func openSession(dir, file string, io build.GraphIO, cfg RunConfig, device int) (*session, error) {
 	p, err := runtime.ParseProvider(cfg.Provider)
 	if err != nil {
 		return nil, err
 	}
-	s, err := runtime.Open(filepath.Join(dir, file), io.Inputs, io.Outputs, runtime.Options{Threads: cfg.Threads, Provider: p})
+	s, err := runtime.Open(filepath.Join(dir, file), io.Inputs, io.Outputs, runtime.Options{Threads: cfg.Threads, Provider: p, DeviceID: device})
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +91,17 @@ func (s *session) metric(name string) float64 {
 	return 0
 }
 
-func newExecutor(cfg RunConfig, m *build.Manifest, state *stateTensors) (*executor, error) {
-	e := &executor{m: m, state: state, micro: cfg.Batch / cfg.MicroBatch}
+func newExecutor(cfg RunConfig, m *build.Manifest, state *stateTensors, comm Communicator) (*executor, error) {
+	return newExecutorMode(cfg, m, state, comm, true)
+}
+
+// newExecutorMode with fusedOK false accumulates even a single micro-batch
+// (tests compare the two paths).
+func newExecutorMode(cfg RunConfig, m *build.Manifest, state *stateTensors, comm Communicator, fusedOK bool) (*executor, error) {
+	if err := checkRankSplit(cfg, comm.Size()); err != nil {
+		return nil, err
+	}
+	e := &executor{m: m, state: state, comm: comm, micro: cfg.Batch / comm.Size() / cfg.MicroBatch}
 	var err error
 	if e.data, err = build.NewBatchTensors(cfg.MicroBatch, m.Seq); err != nil {
 		return nil, err
@@ -95,24 +112,26 @@ func newExecutor(cfg RunConfig, m *build.Manifest, state *stateTensors) (*execut
 	if e.lrT, err = runtime.NewTensor(nil, []float32{0}); err != nil {
 		return nil, err
 	}
-	if e.micro == 1 {
-		if e.fused, err = openSession(cfg.Build, build.StepGraph, m.Graphs["train_step"], cfg); err != nil {
+	if fusedOK && e.micro == 1 && comm.Size() == 1 {
+		e.batch = e.data.Batch
+		if e.fused, err = openSession(cfg.Build, build.StepGraph, m.Graphs["train_step"], cfg, comm.LocalRank()); err != nil {
 			e.close()
 			return nil, err
 		}
-	} else {
-		if e.grad, err = openSession(cfg.Build, build.GradGraph, m.Graphs["train_grad"], cfg); err != nil {
-			e.close()
-			return nil, err
-		}
-		if e.apply, err = openSession(cfg.Build, build.ApplyGraph, m.Graphs["train_apply"], cfg); err != nil {
-			e.close()
-			return nil, err
-		}
-		e.gradSum = map[string][]float32{}
-		for _, p := range m.Params {
-			e.gradSum[p.Name] = make([]float32, p.Numel())
-		}
+		return e, nil
+	}
+	e.batch = build.NewBatch(cfg.Batch, m.Seq)
+	if e.acc, err = newAccumulator(cfg, m, state); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.grad, err = openSession(cfg.Build, build.GradGraph, m.Graphs["train_grad"], cfg, comm.LocalRank()); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.apply, err = openSession(cfg.Build, build.ApplyGraph, m.Graphs["train_apply"], cfg, comm.LocalRank()); err != nil {
+		e.close()
+		return nil, err
 	}
 	return e, nil
 }
@@ -121,6 +140,7 @@ func (e *executor) close() {
 	e.fused.close()
 	e.grad.close()
 	e.apply.close()
+	e.acc.destroy()
 	if e.data != nil {
 		e.data.Destroy()
 	}
@@ -146,100 +166,53 @@ func (e *executor) bind(s *session, extra map[string]*runtime.Tensor) error {
 	return s.bindScalarOutputs()
 }
 
-// step runs one optimizer step (all micro-batches) into the next state.
-func (e *executor) step(mixer *Mixer, step int, lr float64) (*Metrics, error) {
+// step runs one optimizer step on e.batch (the whole optimizer batch,
+// filled by the caller) into the next state.
+func (e *executor) step(step int, lr float64) (*Metrics, error) {
 	if err := e.stepT.SetScalar(float64(step)); err != nil {
 		return nil, err
 	}
 	if err := e.lrT.SetScalar(lr); err != nil {
 		return nil, err
 	}
-	m := &Metrics{}
-	if e.fused != nil {
-		if err := mixer.Fill(e.data.Batch); err != nil {
-			return nil, err
-		}
-		m.OrigRows = e.data.Batch.OrigRows()
-		if err := e.bind(e.fused, nil); err != nil {
-			return nil, err
-		}
-		t0 := time.Now()
-		if _, err := e.fused.s.Run(e.fused.inputs, e.fused.outputs); err != nil {
-			return nil, err
-		}
-		m.ComputeSeconds += time.Since(t0).Seconds()
-		readMetrics(e.fused, m, 1)
-		m.GradNorm = e.fused.metric(graph.GradNorm)
-		return m, nil
+	m := &Metrics{OrigRows: e.batch.OrigRows()}
+	if e.fused == nil {
+		return m, e.accumulateAndApply(m)
 	}
-	for _, g := range e.gradSum {
-		clear(g)
-	}
-	for k := 0; k < e.micro; k++ {
-		if err := mixer.Fill(e.data.Batch); err != nil {
-			return nil, err
-		}
-		m.OrigRows += e.data.Batch.OrigRows()
-		if err := e.bind(e.grad, nil); err != nil {
-			return nil, err
-		}
-		// Gradients come back in ORT-allocated tensors; sum them in Go.
-		for i, name := range e.grad.s.Outputs {
-			if strings.HasSuffix(name, ".grad") {
-				e.grad.outputs[i] = nil
-			}
-		}
-		t0 := time.Now()
-		outs, err := e.grad.s.Run(e.grad.inputs, e.grad.outputs)
-		if err != nil {
-			return nil, err
-		}
-		m.ComputeSeconds += time.Since(t0).Seconds()
-		for i, name := range e.grad.s.Outputs {
-			if p, ok := strings.CutSuffix(name, ".grad"); ok {
-				acc := e.gradSum[p]
-				for j, v := range outs[i].Float32s() {
-					acc[j] += v
-				}
-				outs[i].Destroy()
-			}
-		}
-		readMetrics(e.grad, m, float64(e.micro))
-	}
-	extra := map[string]*runtime.Tensor{}
-	scale := 1 / float32(e.micro)
-	for name, acc := range e.gradSum {
-		for j := range acc {
-			acc[j] *= scale
-		}
-		t, err := runtime.NewTensor(e.state.shapes[name], acc)
-		if err != nil {
-			return nil, err
-		}
-		defer t.Destroy()
-		extra[graph.GradName(name)] = t
-	}
-	if err := e.bind(e.apply, extra); err != nil {
+	if err := e.bind(e.fused, nil); err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
-	if _, err := e.apply.s.Run(e.apply.inputs, e.apply.outputs); err != nil {
+	if _, err := e.fused.s.Run(e.fused.inputs, e.fused.outputs); err != nil {
 		return nil, err
 	}
 	m.ComputeSeconds += time.Since(t0).Seconds()
-	m.GradNorm = e.apply.metric(graph.GradNorm)
+	readMetrics(e.fused, m)
+	m.GradNorm = e.fused.metric(graph.GradNorm)
 	return m, nil
 }
 
-// readMetrics adds a session's scalar metrics, averaged over n runs.
-func readMetrics(s *session, m *Metrics, n float64) {
-	m.Loss += s.metric(graph.LossOutput) / n
-	m.LMLoss += s.metric(models.LMLossOutput) / n
-	m.LocalLoss += s.metric(models.LocalLossOutput) / n
-	m.GateMeanOrig += s.metric("gate_mean_orig") / n
-	m.GateMeanNew += s.metric("gate_mean_new") / n
-	m.AdapterL1Orig += s.metric("adapter_l1_orig") / n
-	m.AdapterL1New += s.metric("adapter_l1_new") / n
+// stepMetrics are the per-token metrics every training graph outputs, by
+// output name. Each is a sum over tokens divided by a count of the whole
+// optimizer batch, so micro-batches' and ranks' values add up.
+var stepMetrics = []struct {
+	output string
+	field  func(*Metrics) *float64
+}{
+	{graph.LossOutput, func(m *Metrics) *float64 { return &m.Loss }},
+	{models.LMLossOutput, func(m *Metrics) *float64 { return &m.LMLoss }},
+	{models.LocalLossOutput, func(m *Metrics) *float64 { return &m.LocalLoss }},
+	{"gate_mean_orig", func(m *Metrics) *float64 { return &m.GateMeanOrig }},
+	{"gate_mean_new", func(m *Metrics) *float64 { return &m.GateMeanNew }},
+	{"adapter_l1_orig", func(m *Metrics) *float64 { return &m.AdapterL1Orig }},
+	{"adapter_l1_new", func(m *Metrics) *float64 { return &m.AdapterL1New }},
+}
+
+// readMetrics adds a session's scalar metrics to m.
+func readMetrics(s *session, m *Metrics) {
+	for _, sm := range stepMetrics {
+		*sm.field(m) += s.metric(sm.output)
+	}
 }
 
 // commit makes the step's outputs the current state.

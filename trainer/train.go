@@ -39,13 +39,16 @@ type RunConfig struct {
 	Seed        uint64       `json:"seed"`
 	Threads     int          `json:"threads"`
 	Provider    string       `json:"provider"`
+	// DriftCheckEvery compares a hash of the parameters and moments
+	// across ranks every N steps (multi-rank runs; 0: only at start).
+	DriftCheckEvery int `json:"drift_check_every,omitempty"`
 }
 
 // DefaultRunConfig holds the defaults of `nrgraph train`'s flags: the
 // paper's settings where it gives them (p = 0.1, lr 2e-4 for adapters).
 func DefaultRunConfig() RunConfig {
 	return RunConfig{P: 0.1, Steps: 1000, Batch: 16, LR: 2e-4, Warmup: 100, Schedule: Cosine, MinLRRatio: 0.1,
-		EvalBatches: 8, SaveEvery: 100, KeepLast: 3, Seed: 1, Provider: "cpu"}
+		EvalBatches: 8, SaveEvery: 100, KeepLast: 3, Seed: 1, Provider: "cpu", DriftCheckEvery: 100}
 }
 
 // Defaults fills unset fields with the paper's / usual values.
@@ -109,7 +112,9 @@ func (c *RunConfig) schedule() Schedule {
 }
 
 // Hash identifies the settings that must not change across a resume (the
-// step count and evaluation/saving cadence may).
+// step count, evaluation/saving cadence and the micro-batch may: with exact
+// accumulation the micro-batch changes float32 rounding, not the objective,
+// so a run can move to machines with less memory or more ranks).
 func (c *RunConfig) Hash() (string, error) {
 	raw, err := json.Marshal(c.hashed())
 	if err != nil {
@@ -121,8 +126,10 @@ func (c *RunConfig) Hash() (string, error) {
 // hashed is the part of the configuration Hash covers.
 func (c *RunConfig) hashed() RunConfig {
 	k := *c
+	// As the full batch, so runs without accumulation keep their hash.
+	k.MicroBatch = k.Batch
 	k.Steps, k.EvalEvery, k.SaveEvery, k.KeepLast, k.Threads, k.Provider, k.EvalBatches = 0, 0, 0, 0, 0, "", 0
-	k.Out = ""
+	k.Out, k.DriftCheckEvery = "", 0
 	return k
 }
 
@@ -144,6 +151,9 @@ type Metrics struct {
 	// ComputeSeconds is the time inside ONNX Runtime (the rest of
 	// StepSeconds is data loading and binding).
 	ComputeSeconds float64 `json:"compute_s"`
+	// CommSeconds is the time in all-reduces (multi-rank runs): the
+	// gradients, the metrics and the stop flag.
+	CommSeconds float64 `json:"comm_s,omitempty"`
 	// Filled on evaluation steps.
 	Eval map[string]EvalResult `json:"eval,omitempty"`
 }
@@ -170,6 +180,7 @@ type Trainer struct {
 	// inject failures).
 	AfterStep func(m *Metrics)
 
+	comm  Communicator
 	mixer *Mixer
 	newC  *data.Corpus
 	origC *data.Corpus
@@ -186,15 +197,28 @@ type Trainer struct {
 // New prepares a run: validates the config against the build and data
 // (before any compute), then resumes from the latest checkpoint when asked.
 func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
+	return NewDistributed(cfg, resume, log, Single{})
+}
+
+// NewDistributed prepares this rank's part of a data-parallel run: every
+// rank reads the same build, data and (shared) run directory; rank 0
+// alone writes config, metrics, progress and checkpoints.
+func NewDistributed(cfg RunConfig, resume bool, log io.Writer, comm Communicator) (*Trainer, error) {
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if err := checkRankSplit(cfg, comm.Size()); err != nil {
+		return nil, err
+	}
+	if comm.Rank() != 0 {
+		log = io.Discard
 	}
 	m, err := build.ReadManifest(cfg.Build)
 	if err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, Manifest: m, Log: log}
+	t := &Trainer{Cfg: cfg, Manifest: m, Log: log, comm: comm}
 	if err := t.openCorpora(); err != nil {
 		t.Close()
 		return nil, err
@@ -229,6 +253,9 @@ func New(cfg RunConfig, resume bool, log io.Writer) (*Trainer, error) {
 	} else if err := t.state.loadInit(filepath.Join(cfg.Build, build.InitFile)); err != nil {
 		t.Close()
 		return nil, err
+	}
+	if comm.Rank() != 0 {
+		return t, nil
 	}
 	if err := removeStaleTemps(ckptDir); err != nil {
 		t.Close()
@@ -276,28 +303,40 @@ func (t *Trainer) Step() int { return t.step }
 // returns ErrInterrupted). A NaN/Inf loss or gradient stops with an error
 // naming the step and metric; the last good checkpoint stays intact.
 func (t *Trainer) Run(ctx context.Context) error {
-	exec, err := newExecutor(t.Cfg, t.Manifest, t.state)
+	exec, err := newExecutor(t.Cfg, t.Manifest, t.state, t.comm)
 	if err != nil {
 		return err
 	}
 	defer exec.close()
+	if err := t.checkReplicas(); err != nil {
+		return err
+	}
+	lead := t.comm.Rank() == 0
 	var eval *evaluator
-	if t.Cfg.EvalEvery > 0 && (len(t.Cfg.EvalNew) > 0 || len(t.Cfg.EvalOrig) > 0) {
+	if lead && t.Cfg.EvalEvery > 0 && (len(t.Cfg.EvalNew) > 0 || len(t.Cfg.EvalOrig) > 0) {
 		if eval, err = newEvaluator(t.Cfg, t.Manifest, t.state, t.evalSets); err != nil {
 			return err
 		}
 		defer eval.close()
 	}
-	if t.metrics, err = os.OpenFile(filepath.Join(t.Cfg.Out, metricsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
-		return err
+	metricsOut := io.Discard
+	if lead {
+		if t.metrics, err = os.OpenFile(filepath.Join(t.Cfg.Out, metricsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+			return err
+		}
+		metricsOut = t.metrics
 	}
 	sched := t.Cfg.schedule()
 	progress := newProgress(t.Log, t.Cfg.Steps, t.step)
 	seq := t.Manifest.Seq
 	tokensPerStep := float64(t.Cfg.Batch * seq)
 	for t.step < t.Cfg.Steps {
-		if ctx.Err() != nil {
-			if err := t.save(); err != nil {
+		stop, err := t.stopRequested(ctx)
+		if err != nil {
+			return err
+		}
+		if stop {
+			if err := t.saveOnLead(); err != nil {
 				return fmt.Errorf("save on interrupt: %w", err)
 			}
 			progress.done()
@@ -307,7 +346,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 		step := t.step + 1
 		lr := sched.LR(step)
 		start := time.Now()
-		m, err := exec.step(t.mixer, step, lr)
+		// Every rank draws the same whole batch, so a data error stops all
+		// ranks at the same step.
+		if err := t.mixer.Fill(exec.batch); err != nil {
+			return fmt.Errorf("step %d: %w", step, err)
+		}
+		m, err := exec.step(step, lr)
 		if err != nil {
 			return fmt.Errorf("step %d: %w", step, err)
 		}
@@ -328,13 +372,18 @@ func (t *Trainer) Run(ctx context.Context) error {
 			}
 		}
 		line, _ := json.Marshal(m)
-		if _, err := t.metrics.Write(append(line, '\n')); err != nil {
+		if _, err := metricsOut.Write(append(line, '\n')); err != nil {
 			return err
 		}
 		progress.update(step, m)
 		if t.Cfg.SaveEvery > 0 && step%t.Cfg.SaveEvery == 0 || step == t.Cfg.Steps {
-			if err := t.save(); err != nil {
+			if err := t.saveOnLead(); err != nil {
 				return fmt.Errorf("checkpoint at step %d: %w", step, err)
+			}
+		}
+		if t.Cfg.DriftCheckEvery > 0 && step%t.Cfg.DriftCheckEvery == 0 {
+			if err := t.checkReplicas(); err != nil {
+				return err
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func runDataPrepare(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.QualityModelPath, "quality-model", "", "model from 'nrgraph data train-quality' (empty: no quality scoring)")
 	fs.Float64Var(&cfg.MinQuality, "min-quality", 0, "drop documents whose quality score is lower")
 	fs.IntVar(&cfg.Workers, "workers", 0, "parallel workers (default: number of CPUs)")
-	fs.StringVar(&shard, "shard", "", "i/n: process only input files i, i+n, i+2n, ... (0-based)")
+	fs.StringVar(&shard, "shard", "", "i/n: process only input files i, i+n, i+2n, ... (0-based); auto (or auto/N): i and n from a Slurm, Kubernetes indexed, Cloud Batch, AWS Batch or Grid Engine array job")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,7 +68,14 @@ func runDataPrepare(ctx context.Context, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("need --out and at least one input")
 	}
-	if shard != "" {
+	if strings.HasPrefix(shard, "auto") {
+		var engine string
+		var err error
+		if cfg.Shard, cfg.NumShards, engine, err = prep.ShardFromEnv(shard, os.Getenv); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "data prepare: shard %d/%d (from the %s)\n", cfg.Shard, cfg.NumShards, engine)
+	} else if shard != "" {
 		var err error
 		if cfg.Shard, cfg.NumShards, err = parseShard(shard); err != nil {
 			return err

@@ -74,12 +74,30 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
-	c := a.run
+	launch := trainer.DetectLaunch(os.Getenv)
+	fmt.Fprintln(os.Stderr, launch)
 	if err := initRuntime(a.ortLib); err != nil {
 		return err
 	}
+	comm, err := trainer.OpenCommunicator(launch)
+	if err != nil {
+		return err
+	}
+	defer comm.Close()
+	err = trainRank(a, comm)
+	if err != nil && comm.Size() > 1 {
+		// The other ranks may be waiting in a collective: end the job.
+		fmt.Fprintf(os.Stderr, "rank %d: %v\n", comm.Rank(), err)
+		comm.Abort(1)
+	}
+	return err
+}
+
+// trainRank is this process's part of the run (all of it without MPI).
+func trainRank(a trainArgs, comm trainer.Communicator) error {
+	c := a.run
 	if a.fromScratch {
-		if _, err := os.Stat(filepath.Join(c.Build, build.ManifestFile)); err != nil || !a.resume {
+		if _, err := os.Stat(filepath.Join(c.Build, build.ManifestFile)); (err != nil || !a.resume) && comm.Rank() == 0 {
 			ext, _ := models.DefaultExtension(models.Finetune)
 			opt := graph.DefaultAdamW()
 			fmt.Fprintf(os.Stderr, "building %s from scratch into %s\n", a.modelDir, c.Build)
@@ -87,16 +105,19 @@ func runTrain(args []string) error {
 				return err
 			}
 		}
+		if err := comm.Barrier(); err != nil { // the other ranks wait for rank 0's build
+			return err
+		}
 	}
-	tr, err := trainer.New(c, a.resume, os.Stderr)
+	tr, err := trainer.NewDistributed(c, a.resume, os.Stderr, comm)
 	if err != nil {
 		return err
 	}
 	defer tr.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(os.Stderr, "training %s (%d trainable tensors) for %d steps, batch %d x %d tokens, p=%g -> %s\n",
-		tr.Manifest.Extension.Method, len(tr.Manifest.Params), tr.Cfg.Steps, tr.Cfg.Batch, tr.Manifest.Seq, tr.Cfg.P, tr.Cfg.Out)
+	fmt.Fprintf(tr.Log, "training %s (%d trainable tensors) for %d steps, batch %d x %d tokens on %d rank(s), p=%g -> %s\n",
+		tr.Manifest.Extension.Method, len(tr.Manifest.Params), tr.Cfg.Steps, tr.Cfg.Batch, tr.Manifest.Seq, comm.Size(), tr.Cfg.P, tr.Cfg.Out)
 	return tr.Run(ctx) // trainer.ErrInterrupted exits with its own code (main.go)
 }
 
@@ -148,6 +169,7 @@ func registerRunFlags(fs *pflag.FlagSet, c *trainer.RunConfig) {
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "data-order seed")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "ONNX Runtime intra-op threads (0: all CPUs)")
 	fs.StringVar(&c.Provider, "provider", c.Provider, "execution provider: cpu, cuda or tensorrt (needs --ort-lib of a GPU build)")
+	fs.IntVar(&c.DriftCheckEvery, "drift-check-every", c.DriftCheckEvery, "under MPI: compare a hash of every rank's training state every N steps (0: only at start)")
 }
 
 // configFileArg finds --config in args before the real parse, which needs
