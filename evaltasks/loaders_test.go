@@ -321,3 +321,31 @@ func TestLoadFunctionsMatchOpen(t *testing.T) {
 		assert.Equal(t, viaOpen, direct, tt.path)
 	}
 }
+
+// A Hugging Face export (question a string, choices column-wise) loads to
+// the same documents as AI2's release of the same questions.
+func TestHuggingFaceExportsMatchAI2Files(t *testing.T) {
+	for _, c := range []struct {
+		format  Format
+		ai2, hf string
+	}{
+		{FormatARC, "testdata/arc/ARC-Challenge-Test.jsonl", "testdata/arc/hf_ARC-Challenge-test.jsonl"},
+		{FormatCommonsenseQA, "testdata/csqa/dev_rand_split.jsonl", "testdata/csqa/hf_validation.jsonl"},
+	} {
+		ai2, err := Open(c.format, c.ai2, "")
+		require.NoError(t, err)
+		hf, err := Open(c.format, c.hf, "")
+		require.NoError(t, err)
+		assert.Equal(t, ai2.Docs, hf.Docs, c.hf)
+		assert.Equal(t, ai2.Name, hf.Name)
+	}
+	for file, want := range map[string]string{
+		"arc_question_number.jsonl": `arc_question_number.jsonl:1: field "question" is neither AI2's {stem, choices} object nor a Hugging Face export's string: 7`,
+		"arc_hf_choices_list.jsonl": `arc_hf_choices_list.jsonl:1: field "choices" must be {"text": [...], "label": [...]}`,
+	} {
+		_, err := Open(FormatARC, "testdata/malformed/"+file, "")
+		assert.ErrorContains(t, err, want)
+	}
+	_, err := Open(FormatARC, "test-00000-of-00001.parquet", "")
+	assert.ErrorContains(t, err, "load task test-00000-of-00001.parquet: .parquet files are not read; write the split as JSONL")
+}

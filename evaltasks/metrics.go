@@ -3,6 +3,7 @@ package evaltasks
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"unicode/utf8"
 )
 
@@ -100,20 +101,37 @@ type Score struct {
 
 // TaskResult is the outcome of Run on one task.
 type TaskResult struct {
-	Task      string           `json:"task"`
-	Benchmark string           `json:"benchmark"`
-	Source    string           `json:"source,omitempty"`
-	Shots     int              `json:"shots"`
-	Seed      uint64           `json:"seed"`
-	NumDocs   int              `json:"num_docs"`
-	Scores    map[Metric]Score `json:"scores"`
-	Docs      []DocScore       `json:"docs,omitempty"`
+	Task      string `json:"task"`
+	Benchmark string `json:"benchmark"`
+	Source    string `json:"source,omitempty"`
+	// FewshotSource says where few-shot examples came from: the pool file,
+	// or the evaluated file itself (the document excluded).
+	FewshotSource string `json:"fewshot_source,omitempty"`
+	// TruncatedDocs counts prompts cut on the left to fit the window.
+	TruncatedDocs int    `json:"truncated_docs,omitempty"`
+	Shots         int    `json:"shots"`
+	Seed          uint64 `json:"seed"`
+	NumDocs       int    `json:"num_docs"`
+	// Metric is the one a table shows for this task: DefaultMetric or the
+	// user's choice at eval time. Scores holds every metric regardless.
+	Metric Metric           `json:"metric,omitempty"`
+	Scores map[Metric]Score `json:"scores"`
+	// Subtasks and Categories break a pooled result down (MergeResults):
+	// each part's scores and, for MMLU, each category's micro-average.
+	Subtasks   []PartScore `json:"subtasks,omitempty"`
+	Categories []PartScore `json:"categories,omitempty"`
+	Docs       []DocScore  `json:"docs,omitempty"`
 }
 
 // newTaskResult computes every metric from per-document scores.
 func newTaskResult(task, benchmark string, shots int, seed uint64, docs []DocScore) *TaskResult {
-	res := &TaskResult{Task: task, Benchmark: benchmark, Shots: shots, Seed: seed, NumDocs: len(docs),
-		Scores: map[Metric]Score{}, Docs: docs}
+	return &TaskResult{Task: task, Benchmark: benchmark, Shots: shots, Seed: seed, NumDocs: len(docs),
+		Scores: scoresOf(docs), Docs: docs}
+}
+
+// scoresOf computes every metric's mean and standard error over docs.
+func scoresOf(docs []DocScore) map[Metric]Score {
+	scores := map[Metric]Score{}
 	for _, metric := range Metrics() {
 		correct := make([]float64, len(docs))
 		for i, d := range docs {
@@ -121,9 +139,9 @@ func newTaskResult(task, benchmark string, shots int, seed uint64, docs []DocSco
 				correct[i] = 1
 			}
 		}
-		res.Scores[metric] = MeanStderr(correct)
+		scores[metric] = MeanStderr(correct)
 	}
-	return res
+	return scores
 }
 
 // MeanStderr returns the mean of xs and its standard error.
@@ -149,7 +167,8 @@ func MeanStderr(xs []float64) Score {
 
 // MergeResults pools the documents of several results into one, as MMLU's
 // 57 subjects become one score: a micro-average (every question weighs the
-// same, lm-eval's weight_by_size) with the standard error over all questions.
+// same, lm-eval's weight_by_size) with the standard error over all questions,
+// broken down by part and (MMLU) by category.
 func MergeResults(task, benchmark string, parts ...*TaskResult) (*TaskResult, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("merge %s: no results", task)
@@ -165,5 +184,19 @@ func MergeResults(task, benchmark string, parts ...*TaskResult) (*TaskResult, er
 		}
 		docs = append(docs, part.Docs...)
 	}
-	return newTaskResult(task, benchmark, parts[0].Shots, parts[0].Seed, docs), nil
+	merged := newTaskResult(task, benchmark, parts[0].Shots, parts[0].Seed, docs)
+	merged.Subtasks, merged.Categories = breakdown(parts)
+	pools := map[string]bool{}
+	for _, part := range parts {
+		merged.TruncatedDocs += part.TruncatedDocs
+		if part.FewshotSource != "" {
+			pools[filepath.Dir(part.FewshotSource)] = true
+		}
+	}
+	if len(pools) == 1 {
+		for dir := range pools {
+			merged.FewshotSource = filepath.Join(dir, "*") + " (each part's own pool)"
+		}
+	}
+	return merged, nil
 }

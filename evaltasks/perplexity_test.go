@@ -119,3 +119,61 @@ func TestPlanWindowsRejects(t *testing.T) {
 		assert.ErrorContains(t, err, "need 1 <= stride < max length", "L=%d S=%d", tt.maxLen, tt.stride)
 	}
 }
+
+// TestPlanRollingWindowsByHand works lm-eval's get_rolling_token_windows +
+// make_disjoint_window out on paper for a 9-token document after BOS (ids
+// 0..9) and max_seq_len 3 (so windows of 4 ids: 3 inputs, 3 targets):
+//
+//	window 1: ([BOS] + t[0:2], t[0:3])         -> ids 0..3, targets 1,2,3
+//	window 2: (t[2:5], t[3:6]) -> disjoint (t[2:3], t[3:6]) -> ids 3..6, targets 4,5,6
+//	window 3: (t[5:8], t[6:9]) -> disjoint (t[5:6], t[6:9]) -> ids 6..9, targets 7,8,9
+//
+// and with 8 tokens the last window predicts 2 tokens from 2 of context:
+//
+//	window 3: (t[4:7], t[6:8]) -> disjoint (t[4:6], t[6:8]) -> ids 5..8, targets 7,8
+func TestPlanRollingWindowsByHand(t *testing.T) {
+	got, err := PlanRollingWindows(10, 4)
+	require.NoError(t, err)
+	assert.Equal(t, []Window{{0, 4, 1}, {3, 7, 4}, {6, 10, 7}}, got)
+	got, err = PlanRollingWindows(9, 4)
+	require.NoError(t, err)
+	assert.Equal(t, []Window{{0, 4, 1}, {3, 7, 4}, {5, 9, 7}}, got)
+	got, err = PlanRollingWindows(3, 4)
+	require.NoError(t, err)
+	assert.Equal(t, []Window{{0, 3, 1}}, got, "a short document is one pass")
+	got, err = PlanRollingWindows(1, 4)
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	_, err = PlanRollingWindows(10, 1)
+	assert.ErrorContains(t, err, "no token to predict")
+
+	strided, err := PlanDocumentWindows(WindowsStrided, 10, 4)
+	require.NoError(t, err)
+	want, err := PlanWindows(10, 4, 1)
+	require.NoError(t, err)
+	assert.Equal(t, want, strided, "the earlier scheme: stride half the 3 predicted positions")
+	_, err = ParseWindowScheme("sliding")
+	assert.ErrorContains(t, err, `unknown perplexity window scheme "sliding"`)
+}
+
+// Every token after the prefix is scored exactly once, whatever the length.
+func TestPlanRollingWindowsScoresEveryTokenOnce(t *testing.T) {
+	for numTokens := 2; numTokens < 40; numTokens++ {
+		for maxLen := 2; maxLen < 12; maxLen++ {
+			windows, err := PlanRollingWindows(numTokens, maxLen)
+			require.NoError(t, err)
+			seen := make([]int, numTokens)
+			for _, w := range windows {
+				assert.LessOrEqual(t, w.End-w.Begin, maxLen)
+				assert.GreaterOrEqual(t, w.Begin, 0)
+				assert.Greater(t, w.FirstTarget, w.Begin, "a target needs a position before it")
+				for i := w.FirstTarget; i < w.End; i++ {
+					seen[i]++
+				}
+			}
+			for i := 1; i < numTokens; i++ {
+				require.Equal(t, 1, seen[i], "tokens %d, max length %d, token %d", numTokens, maxLen, i)
+			}
+		}
+	}
+}

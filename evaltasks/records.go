@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode"
@@ -20,6 +21,11 @@ type parseFunc func(r io.Reader, name string) (*Task, error)
 // loadFile opens path and hands it to parse; every loader goes through here so
 // that errors always start with the file name.
 func loadFile(path string, parse parseFunc) (*Task, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".parquet", ".arrow":
+		return nil, fmt.Errorf("load task %s: %s files are not read; write the split as JSONL with the datasets library, e.g. "+
+			`python3 -c 'import datasets; datasets.load_dataset("allenai/ai2_arc", "ARC-Challenge", split="test").to_json("ARC-Challenge-test.jsonl")'`, path, ext)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load task: %w", err)

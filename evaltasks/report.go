@@ -12,10 +12,13 @@ import (
 // MethodResult is one row of the paper's Table 3: a model (extension method,
 // learning rate) scored on the English and the target-language tasks.
 type MethodResult struct {
-	Method       string        `json:"method"`
-	LearningRate float64       `json:"learning_rate,omitempty"`
-	English      []*TaskResult `json:"english"`
-	Target       []*TaskResult `json:"target"`
+	Method       string  `json:"method"`
+	LearningRate float64 `json:"learning_rate,omitempty"`
+	// Run names the evaluated run (its checkpoint or eval file), so that two
+	// rows of one method tell apart in the table.
+	Run     string        `json:"run,omitempty"`
+	English []*TaskResult `json:"english"`
+	Target  []*TaskResult `json:"target"`
 	// EnglishText and TargetText are held-out perplexities (Table 2), optional.
 	EnglishText *PerplexityResult `json:"english_text,omitempty"`
 	TargetText  *PerplexityResult `json:"target_text,omitempty"`
@@ -29,9 +32,10 @@ type Section struct {
 
 // Report collects results for the tables and the trade-off plot.
 type Report struct {
-	// Metric fills the tables and averages; AccNorm when empty, since the
-	// paper normalizes following OLMES.
-	Metric Metric `json:"metric"`
+	// Metrics overrides the metric a column shows (benchmark -> metric). By
+	// default a column shows the metric its results were run for
+	// (TaskResult.Metric: OLMES's choice per task, or --metric).
+	Metrics map[string]Metric `json:"metrics,omitempty"`
 	// Benchmarks orders the columns; when empty, the order in which
 	// benchmarks first appear in the results.
 	Benchmarks []string  `json:"benchmarks"`
@@ -47,11 +51,31 @@ var benchmarkLabels = map[string]string{
 	BenchmarkMMLU:          "MMLU",
 }
 
-func (r Report) metric() Metric {
-	if r.Metric == "" {
-		return AccNorm
+// metricFor is the metric of a benchmark's column: the override, else the
+// one its first result was run for, else the task's default.
+func (r Report) metricFor(bench string) Metric {
+	if m := r.Metrics[bench]; m != "" {
+		return m
 	}
-	return r.Metric
+	for _, section := range r.Sections {
+		for _, m := range section.Methods {
+			for _, res := range slices.Concat(m.English, m.Target) {
+				if res.Benchmark == bench && res.Metric != "" {
+					return res.Metric
+				}
+			}
+		}
+	}
+	return DefaultMetric(bench)
+}
+
+// columnMetrics is metricFor over every column.
+func (r Report) columnMetrics(benchmarks []string) map[string]Metric {
+	out := make(map[string]Metric, len(benchmarks))
+	for _, bench := range benchmarks {
+		out[bench] = r.metricFor(bench)
+	}
+	return out
 }
 
 func (r Report) benchmarks() []string {
@@ -78,19 +102,21 @@ type GroupScores struct {
 	Average *float64           `json:"average"`
 }
 
-// groupScores picks the metric for each benchmark; the average is over the
-// benchmarks present, as the paper averages Danish without CSQA.
-func groupScores(results []*TaskResult, benchmarks []string, metric Metric) GroupScores {
+// groupScores picks each benchmark's metric; several results of one
+// benchmark (MMLU subjects run as separate files) pool into their
+// micro-average. The average is over the benchmarks present, as the paper
+// averages Danish without CSQA.
+func groupScores(results []*TaskResult, benchmarks []string, metrics map[string]Metric) GroupScores {
 	g := GroupScores{Scores: map[string]float64{}}
 	sum := 0.0
 	for _, bench := range benchmarks {
-		for _, res := range results {
-			if res.Benchmark == bench {
-				g.Scores[bench] = res.Scores[metric].Value
-				sum += res.Scores[metric].Value
-				break
-			}
+		same := resultsOf(results, bench)
+		if len(same) == 0 {
+			continue
 		}
+		v := pooledScore(same, metrics[bench]).Value
+		g.Scores[bench] = v
+		sum += v
 	}
 	if len(g.Scores) > 0 {
 		avg := sum / float64(len(g.Scores))
@@ -101,7 +127,8 @@ func groupScores(results []*TaskResult, benchmarks []string, metric Metric) Grou
 
 // reportJSON is Report with the table's derived numbers spelled out.
 type reportJSON struct {
-	Metric     Metric              `json:"metric"`
+	Metrics    map[string]Metric   `json:"metrics"`
+	Warnings   []string            `json:"warnings,omitempty"`
 	Benchmarks []string            `json:"benchmarks"`
 	Sections   []sectionReportJSON `json:"sections"`
 }
@@ -121,7 +148,8 @@ type methodReportJSON struct {
 // the table's per-benchmark scores and averages, perplexities and, with
 // includeDocs, every document's log-likelihoods.
 func (r Report) WriteJSON(w io.Writer, includeDocs bool) error {
-	out := reportJSON{Metric: r.metric(), Benchmarks: r.benchmarks()}
+	out := reportJSON{Benchmarks: r.benchmarks(), Warnings: r.Warnings()}
+	out.Metrics = r.columnMetrics(out.Benchmarks)
 	for _, section := range r.Sections {
 		s := sectionReportJSON{Target: section.Target}
 		for _, m := range section.Methods {
@@ -130,8 +158,8 @@ func (r Report) WriteJSON(w io.Writer, includeDocs bool) error {
 			}
 			s.Methods = append(s.Methods, methodReportJSON{
 				MethodResult: m,
-				Forgetting:   groupScores(m.English, out.Benchmarks, out.Metric),
-				Learning:     groupScores(m.Target, out.Benchmarks, out.Metric),
+				Forgetting:   groupScores(m.English, out.Benchmarks, out.Metrics),
+				Learning:     groupScores(m.Target, out.Benchmarks, out.Metrics),
 			})
 		}
 		out.Sections = append(out.Sections, s)
@@ -156,10 +184,13 @@ func withoutDocs(results []*TaskResult) []*TaskResult {
 
 // Markdown renders the paper's Table 3 layout: per target language a block
 // of method rows; column groups "Forgetting: English" and "Learning: <target>",
-// each the benchmarks (shots in parentheses) plus their average; scores in
-// percent, the best of each block in bold and the second underlined.
+// each the benchmarks (shots in parentheses) plus their average, with a row
+// naming each column's metric; scores in percent, the best of each block in
+// bold and the second underlined; rows named by RowLabels; warnings from
+// Warnings below the table.
 func (r Report) Markdown() string {
-	benchmarks, metric := r.benchmarks(), r.metric()
+	benchmarks := r.benchmarks()
+	metrics := r.columnMetrics(benchmarks)
 	targetName := "Target"
 	if len(r.Sections) == 1 {
 		targetName = r.Sections[0].Target
@@ -186,13 +217,21 @@ func (r Report) Markdown() string {
 		columns = append(columns, "Avg.")
 	}
 	row(columns)
+	metricCells := []string{"", "metric"}
+	for range 2 {
+		for _, bench := range benchmarks {
+			metricCells = append(metricCells, string(metrics[bench]))
+		}
+		metricCells = append(metricCells, "")
+	}
+	row(metricCells)
 
 	for _, section := range r.Sections {
 		// values[m][c] is method m's score in column c, nil for N/A.
 		values := make([][]*float64, len(section.Methods))
 		for m, method := range section.Methods {
 			for _, results := range [][]*TaskResult{method.English, method.Target} {
-				g := groupScores(results, benchmarks, metric)
+				g := groupScores(results, benchmarks, metrics)
 				for _, bench := range benchmarks {
 					if v, ok := g.Scores[bench]; ok {
 						values[m] = append(values[m], &v)
@@ -203,8 +242,9 @@ func (r Report) Markdown() string {
 				values[m] = append(values[m], g.Average)
 			}
 		}
-		for m, method := range section.Methods {
-			cells := []string{"", method.Method}
+		labels := RowLabels(section.Methods)
+		for m := range section.Methods {
+			cells := []string{"", labels[m]}
 			if m == 0 {
 				cells[0] = section.Target
 			}
@@ -214,6 +254,9 @@ func (r Report) Markdown() string {
 			row(cells)
 		}
 	}
+	for _, warning := range r.Warnings() {
+		b.WriteString("\n> warning: " + warning + "\n")
+	}
 	return b.String()
 }
 
@@ -222,10 +265,7 @@ func targetOf(m MethodResult) []*TaskResult  { return m.Target }
 
 // columnLabel is "HellaS (0)": the paper's name and the shots it ran with.
 func (r Report) columnLabel(bench string, group func(MethodResult) []*TaskResult) string {
-	label := benchmarkLabels[bench]
-	if label == "" {
-		label = bench
-	}
+	label := columnName(bench)
 	for _, section := range r.Sections {
 		for _, m := range section.Methods {
 			for _, res := range group(m) {

@@ -24,7 +24,7 @@ func results(percent ...float64) []*TaskResult {
 		}
 		bench := table3Benchmarks[i]
 		out = append(out, &TaskResult{
-			Task: bench, Benchmark: bench, Shots: shots[bench], NumDocs: 1000,
+			Task: bench, Benchmark: bench, Shots: shots[bench], NumDocs: 1000, Metric: AccNorm,
 			Scores: map[Metric]Score{AccNorm: {Value: p / 100, Stderr: 0.01}, Acc: {Value: p / 200}},
 			Docs:   []DocScore{{ID: "kept only with includeDocs"}},
 		})
@@ -76,7 +76,7 @@ func TestReportJSON(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, paperReport().WriteJSON(&buf, false))
 	var decoded struct {
-		Metric   Metric `json:"metric"`
+		Metrics  map[string]Metric `json:"metrics"`
 		Sections []struct {
 			Methods []struct {
 				Method     string      `json:"method"`
@@ -87,7 +87,7 @@ func TestReportJSON(t *testing.T) {
 		} `json:"sections"`
 	}
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &decoded))
-	assert.Equal(t, AccNorm, decoded.Metric)
+	assert.Equal(t, AccNorm, decoded.Metrics[BenchmarkARCChallenge], "the metric the results were run for")
 	backbone := decoded.Sections[0].Methods[0]
 	assert.InDelta(t, 0.5324, *backbone.Forgetting.Average, 1e-9)
 	assert.InDelta(t, 0.4454, *backbone.Learning.Average, 1e-9)
@@ -116,7 +116,7 @@ func TestTradeoffPoints(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, points, 3)
 	assert.Equal(t, "Finetuning", points[1].Method)
-	assert.Equal(t, "5e-05", points[1].Label)
+	assert.Equal(t, "lr 5e-05", points[1].Label)
 	assert.InDelta(t, 49.76, points[1].X, 1e-9)
 	assert.InDelta(t, 49.86, points[1].Y, 1e-9)
 
@@ -160,4 +160,59 @@ func TestWriteTradeoffPlotPNG(t *testing.T) {
 
 	assert.ErrorContains(t, WriteTradeoffPlot(&buf, nil, TradeoffPlotOptions{}), "no points")
 	assert.ErrorContains(t, WriteTradeoffPlot(&buf, points, TradeoffPlotOptions{WidthPx: -1, HeightPx: 10}), "size -1x10")
+}
+
+// The figure a reader gets without the command line: title and axis labels
+// naming the languages and metrics, round tick labels, and a legend in a
+// corner no point is in.
+func TestTradeoffPlotReadsOnItsOwn(t *testing.T) {
+	report := paperReport()
+	points, err := report.TradeoffPoints(0, XEnglishScore)
+	require.NoError(t, err)
+	assert.Equal(t, "lr 5e-05", points[1].Label)
+	opts := report.TradeoffLabels(0, XEnglishScore, false)
+	assert.Equal(t, "Learning French vs. forgetting English\nmetrics: BeleBele acc_norm, HellaS acc_norm, Arc C acc_norm, CSQA acc_norm, MMLU acc_norm", opts.Title)
+	assert.Equal(t, "English tasks, average % (higher: less forgetting)", opts.XLabel)
+	assert.Equal(t, "French tasks, average % (higher: more learning)", opts.YLabel)
+	bits := report.TradeoffLabels(1, XEnglishBitsPerByte, true)
+	assert.Equal(t, "Danish held-out bits per byte (lower: more learning)", bits.YLabel)
+	assert.Equal(t, "English held-out bits per byte (lower: less forgetting)", bits.XLabel)
+
+	p, err := tradeoffPlot(points, opts, 800, 600)
+	require.NoError(t, err)
+	assert.Equal(t, opts.Title, p.Title.Text)
+	assert.Equal(t, opts.XLabel, p.X.Label.Text)
+	assert.Equal(t, opts.YLabel, p.Y.Label.Text)
+	var labelled []string
+	for _, tick := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
+		if tick.Label != "" {
+			labelled = append(labelled, tick.Label)
+		}
+	}
+	// English averages 49.76..53.32, padded by 8% a side: whole percents.
+	assert.Equal(t, []string{"50", "51", "52", "53"}, labelled)
+	assert.True(t, p.Legend.Left)
+	assert.False(t, p.Legend.Top, "the bottom-left corner is empty in the paper's French block")
+
+	// A point in every corner: the y axis grows so the legend sits above them all.
+	corners := []TradeoffPoint{{Method: "Backbone", X: 0, Y: 0}, {Method: "Fine-tuning", X: 10, Y: 0}, {Method: "LoRA", X: 0, Y: 10}, {Method: "LoRA", X: 10, Y: 10}}
+	p, err = tradeoffPlot(corners, TradeoffPlotOptions{}, 800, 600)
+	require.NoError(t, err)
+	assert.True(t, p.Legend.Top)
+	assert.Greater(t, p.Y.Max, 10*1.08+1, "headroom above the highest point")
+}
+
+func TestNiceTicks(t *testing.T) {
+	labels := func(lo, hi float64) []string {
+		var out []string
+		for _, tick := range (niceTicks{}).Ticks(lo, hi) {
+			if tick.Label != "" {
+				out = append(out, tick.Label)
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []string{"0", "20", "40", "60", "80", "100"}, labels(-3, 104))
+	assert.Equal(t, []string{"0.66", "0.67", "0.68", "0.69", "0.70"}, labels(0.655, 0.705))
+	assert.Equal(t, []string{"38", "40", "42", "44", "46", "48", "50", "52"}, labels(37.1, 52.4))
 }

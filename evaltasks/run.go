@@ -18,8 +18,12 @@ type Options struct {
 	// DocsPerCall is how many documents' requests go to the Scorer at once;
 	// 0 means 32.
 	DocsPerCall int
-	// Progress, when set, receives a line every 5% of the documents.
+	// Progress, when set, receives a line every 5% of the documents and
+	// the truncation warning.
 	Progress io.Writer
+	// Samples, when set, receives one SampleRecord JSON line per document
+	// (lm-eval's --log_samples).
+	Samples io.Writer
 }
 
 const defaultDocsPerCall = 32
@@ -37,9 +41,14 @@ func Run(task *Task, scorer Scorer, opts Options) (*TaskResult, error) {
 	if docsPerCall <= 0 {
 		docsPerCall = defaultDocsPerCall
 	}
+	if opts.Shots > 0 && task.FewshotDocs == nil && opts.Progress != nil {
+		fmt.Fprintf(opts.Progress, "warning: %s: few-shot examples come from the evaluated file %s itself; lm-eval draws them from the training split: give it as the task's few-shot path\n", task.Name, task.Source)
+	}
 	unconditional := newUnconditionalCache(scorer)
 	scores := make([]DocScore, 0, numDocs)
-	progress := progressPrinter{w: opts.Progress, task: task.Name, total: numDocs, lastTwentieth: -1}
+	progress := progressPrinter{w: opts.Progress, task: task.Name, metric: DefaultMetric(task.Benchmark), total: numDocs, lastTwentieth: -1}
+	samples := newSampleWriter(opts.Samples)
+	truncatedDocs, mostDropped := 0, 0
 	for start := 0; start < numDocs; start += docsPerCall {
 		end := min(start+docsPerCall, numDocs)
 		var reqs []Request
@@ -59,17 +68,35 @@ func Run(task *Task, scorer Scorer, opts Options) (*TaskResult, error) {
 		}
 		for i := start; i < end; i++ {
 			doc := task.Docs[i]
-			docScore, err := newDocScore(i, doc, results[:len(doc.Choices)], unconditional.lookup(doc))
+			docResults := results[:len(doc.Choices)]
+			docScore, err := newDocScore(i, doc, docResults, unconditional.lookup(doc))
 			if err != nil {
 				return nil, fmt.Errorf("run %s: %w", task.Name, err)
 			}
-			results = results[len(doc.Choices):]
+			dropped := 0
+			for _, res := range docResults {
+				dropped = max(dropped, res.ContextTokensDropped)
+			}
+			if dropped > 0 {
+				truncatedDocs++
+				mostDropped = max(mostDropped, dropped)
+			}
+			if err := samples.write(task.Name, doc, docScore, reqs[:len(doc.Choices)], dropped); err != nil {
+				return nil, err
+			}
+			results, reqs = results[len(doc.Choices):], reqs[len(doc.Choices):]
 			scores = append(scores, docScore)
 		}
 		progress.update(scores)
 	}
+	if truncatedDocs > 0 && opts.Progress != nil {
+		fmt.Fprintf(opts.Progress, "warning: %s: %d of %d prompts were cut on the left to fit the model's window (up to %d tokens dropped); scores are not comparable with untruncated runs: use fewer --shots or a longer window\n",
+			task.Name, truncatedDocs, numDocs, mostDropped)
+	}
 	result := newTaskResult(task.Name, task.Benchmark, opts.Shots, opts.Seed, scores)
 	result.Source = task.Source
+	result.FewshotSource = task.fewshotSource(opts.Shots)
+	result.TruncatedDocs = truncatedDocs
 	return result, nil
 }
 
@@ -134,6 +161,7 @@ func (u *unconditionalCache) lookup(doc Doc) []Result {
 type progressPrinter struct {
 	w             io.Writer
 	task          string
+	metric        Metric
 	total         int
 	lastTwentieth int
 }
@@ -149,10 +177,10 @@ func (p *progressPrinter) update(done []DocScore) {
 	p.lastTwentieth = twentieth
 	correct := 0
 	for _, d := range done {
-		if d.Prediction(AccNorm) == d.Gold {
+		if d.Prediction(p.metric) == d.Gold {
 			correct++
 		}
 	}
-	fmt.Fprintf(p.w, "%s: %d/%d documents (%.0f%%), acc_norm so far %.4f\n",
-		p.task, len(done), p.total, 100*float64(len(done))/float64(p.total), float64(correct)/float64(len(done)))
+	fmt.Fprintf(p.w, "%s: %d/%d documents (%.0f%%), %s so far %.4f\n",
+		p.task, len(done), p.total, 100*float64(len(done))/float64(p.total), p.metric, float64(correct)/float64(len(done)))
 }

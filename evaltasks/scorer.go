@@ -21,6 +21,9 @@ type Result struct {
 	NumTokens int
 	// IsGreedy reports whether every continuation token was the model's argmax.
 	IsGreedy bool
+	// ContextTokensDropped counts context tokens cut on the left to fit the
+	// model's window; Run warns about them (lm-eval truncates silently).
+	ContextTokensDropped int
 }
 
 // Scorer is what a model must provide to be evaluated. Run sends the

@@ -42,13 +42,45 @@ type Doc struct {
 type Sampler int
 
 const (
-	// SampleRandom draws examples without replacement, seeded per document,
-	// like the harness's default sampler (the draws differ from Python's).
+	// SampleRandom draws examples without replacement, like the harness's
+	// default sampler; Task.RNG says whose random draws.
 	SampleRandom Sampler = iota
 	// SampleFirstN takes the pool's first examples in file order, like the
 	// harness's first_n sampler for MMLU and Belebele.
 	SampleFirstN
 )
+
+// FewshotRNG chooses the random draws behind SampleRandom.
+type FewshotRNG string
+
+const (
+	// FewshotLMEval draws as lm-eval does, so 5-shot numbers compare with
+	// published ones: one Python random.Random(seed) for the whole task, and
+	// per document in file order sample(pool, shots), or shots+1 with the
+	// document itself removed when the pool is the evaluated file. The
+	// default (also for the empty value).
+	FewshotLMEval FewshotRNG = "lm-eval"
+	// FewshotPerDocument is nrgraph's earlier draw: an independent PCG
+	// stream per (seed, document), so a document's examples never depend on
+	// the documents before it.
+	FewshotPerDocument FewshotRNG = "per-document"
+)
+
+// ParseFewshotRNG checks a --fewshot-sampler value.
+func ParseFewshotRNG(name string) (FewshotRNG, error) {
+	return parseNamed("few-shot sampler", name, FewshotLMEval, FewshotPerDocument)
+}
+
+// parseNamed returns the constant among known spelled name, or an error
+// listing them: the one check behind every string-typed option.
+func parseNamed[T ~string](what, name string, known ...T) (T, error) {
+	for _, k := range known {
+		if string(k) == name {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("unknown %s %q (known: %v)", what, name, known)
+}
 
 // Task is a loaded benchmark file ready to be scored.
 type Task struct {
@@ -64,7 +96,14 @@ type Task struct {
 	// FewshotDocs is the split examples are drawn from (train/dev). When nil,
 	// examples come from Docs, never the evaluated document itself.
 	FewshotDocs []Doc
+	// FewshotPath is the file FewshotDocs came from.
+	FewshotPath string
 	Sampler     Sampler
+	// RNG picks the draws of SampleRandom; empty means FewshotLMEval.
+	RNG FewshotRNG
+	// lmevalDraws caches FewshotLMEval's picks for every document, which
+	// depend on all documents before them.
+	lmevalDraws map[lmevalDrawKey][][]int
 	// DefaultShots is the paper's setting for this benchmark (Section 4.1):
 	// 5 for ARC, CSQA, MMLU; 0 for HellaSwag and Belebele.
 	DefaultShots int
@@ -121,13 +160,28 @@ func Open(format Format, path, fewshotPath string) (*Task, error) {
 		return nil, fmt.Errorf("few-shot pool %s is task %s, not %s", fewshotPath, pool.Name, task.Name)
 	}
 	task.FewshotDocs = pool.Docs
+	task.FewshotPath = fewshotPath
 	return task, nil
+}
+
+// fewshotSource describes the few-shot pool for provenance.
+func (t *Task) fewshotSource(shots int) string {
+	switch {
+	case shots == 0:
+		return ""
+	case t.FewshotDocs != nil && t.FewshotPath != "":
+		return t.FewshotPath
+	case t.FewshotDocs != nil:
+		return "separate pool"
+	}
+	return t.Source + " (the evaluated file, each document excluded from its own examples)"
 }
 
 // Prompt returns the full context for document i with shots solved examples:
 // description, then "{query} {gold choice}\n\n" per example, then the query.
-// The examples depend only on (seed, i), so Limit or batching never changes
-// a document's prompt.
+// The examples depend only on (seed, i) (with FewshotLMEval, on the draws of
+// documents 0..i-1 too, replayed as lm-eval makes them), so Limit or
+// batching never changes a document's prompt.
 func (t *Task) Prompt(i, shots int, seed uint64) (string, error) {
 	if i < 0 || i >= len(t.Docs) {
 		return "", fmt.Errorf("task %s: document %d out of range [0,%d)", t.Name, i, len(t.Docs))
@@ -183,14 +237,14 @@ func (t *Task) fewshotExamples(i, shots int, seed uint64) ([]Doc, error) {
 		return nil, fmt.Errorf("task %s: %d shots requested but the few-shot pool has %d examples", t.Name, shots, available)
 	}
 	picked := make([]Doc, 0, shots)
-	switch t.Sampler {
-	case SampleFirstN:
+	switch {
+	case t.Sampler == SampleFirstN:
 		for j := 0; len(picked) < shots; j++ {
 			if j != exclude {
 				picked = append(picked, pool[j])
 			}
 		}
-	default:
+	case t.RNG == FewshotPerDocument:
 		rng := rand.New(rand.NewPCG(seed, uint64(i)))
 		taken := map[int]bool{exclude: true}
 		for len(picked) < shots {
@@ -200,8 +254,45 @@ func (t *Task) fewshotExamples(i, shots int, seed uint64) ([]Doc, error) {
 				picked = append(picked, pool[j])
 			}
 		}
+	default:
+		for _, j := range t.lmevalPicks(shots, seed, exclude >= 0)[i] {
+			picked = append(picked, pool[j])
+		}
 	}
 	return picked, nil
+}
+
+type lmevalDrawKey struct {
+	shots     int
+	seed      uint64
+	sameSplit bool
+}
+
+// lmevalPicks replays lm-eval's ContextSampler over every document in
+// order: the pool indices each document's examples come from.
+func (t *Task) lmevalPicks(shots int, seed uint64, sameSplit bool) [][]int {
+	key := lmevalDrawKey{shots, seed, sameSplit}
+	if picks, ok := t.lmevalDraws[key]; ok {
+		return picks
+	}
+	poolSize, draw := len(t.FewshotDocs), shots
+	if sameSplit {
+		poolSize, draw = len(t.Docs), shots+1
+	}
+	rnd := newPyRandom(seed)
+	picks := make([][]int, len(t.Docs))
+	for d := range t.Docs {
+		for _, j := range rnd.sample(poolSize, draw) {
+			if len(picks[d]) < shots && !(sameSplit && j == d) {
+				picks[d] = append(picks[d], j)
+			}
+		}
+	}
+	if t.lmevalDraws == nil {
+		t.lmevalDraws = map[lmevalDrawKey][][]int{}
+	}
+	t.lmevalDraws[key] = picks
+	return picks
 }
 
 // fileStem is the file name without directory and extension: the name

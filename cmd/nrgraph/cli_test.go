@@ -88,7 +88,17 @@ func TestCommandsEndToEnd(t *testing.T) {
 	assert.Contains(t, err.Error(), "--resume")
 	run("train", append(append([]string{}, trainArgs...), "--resume", "--steps", "6")...)
 	evalOut := filepath.Join(dir, "eval.json")
-	run("eval", "--build", filepath.Join(dir, "build"), "--checkpoint", filepath.Join(dir, "run"), "--text-target", text, "--text-en", text, "--out", evalOut, "--threads", "1")
+	samples := filepath.Join(dir, "samples.jsonl")
+	run("eval", "--build", filepath.Join(dir, "build"), "--checkpoint", filepath.Join(dir, "run"), "--text-target", text, "--text-en", text, "--out", evalOut, "--threads", "1",
+		"--task", "group=en,format=mmlu,path=../../evaltasks/testdata/mmlu/data", "--shots", "1", "--metric", "mmlu=acc_norm", "--log-samples", samples)
+	logged, err := os.ReadFile(samples)
+	require.NoError(t, err)
+	assert.Equal(t, 3, strings.Count(string(logged), "\n"), "one line per MMLU question")
+	saved, err := os.ReadFile(evalOut)
+	require.NoError(t, err)
+	for _, want := range []string{`"provenance"`, `"parameters_sha256"`, `"onnxruntime_version"`, `"metric": "acc_norm"`, `"fewshot_source": "../../evaltasks/testdata/mmlu/data/dev/abstract_algebra_dev.csv"`} {
+		assert.Contains(t, string(saved), want)
+	}
 	run("report", "--markdown", filepath.Join(dir, "table.md"), "--plot", filepath.Join(dir, "plot.png"), "--x", "bpb", evalOut)
 	run("export", "--build", filepath.Join(dir, "build"), "--checkpoint", filepath.Join(dir, "run"), "--out", filepath.Join(dir, "export"), "--hf", filepath.Join(dir, "hf"))
 	for _, f := range []string{"export/model.onnx", "export/adapter_model.safetensors", "export/adapter_config.json", "hf/model.safetensors", "hf/config.json", "table.md"} {

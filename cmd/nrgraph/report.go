@@ -18,6 +18,7 @@ func runReport(args []string) error {
 	js := fs.String("json", "", "write every number as JSON here")
 	plotPath := fs.String("plot", "", "write a Figure 1-style trade-off PNG here")
 	xAxis := fs.String("x", "score", "plot x axis: score (English task average) or bpb (English bits per byte)")
+	metrics := fs.StringArray("metric", nil, "show BENCHMARK=METRIC in that column instead of the metric it was evaluated for (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,11 +30,19 @@ func runReport(args []string) error {
 	if err != nil {
 		return err
 	}
+	if rep.Metrics, err = evaltasks.ParseMetricOverrides(*metrics); err != nil {
+		return err
+	}
 	table := rep.Markdown() + "\n" + scoring.PerplexityTable(rep)
 	if *md == "" {
 		fmt.Print(table)
-	} else if err := os.WriteFile(*md, []byte(table), 0o644); err != nil {
-		return err
+	} else {
+		if err := os.WriteFile(*md, []byte(table), 0o644); err != nil {
+			return err
+		}
+		for _, warning := range rep.Warnings() { // the file has them too
+			fmt.Fprintln(os.Stderr, "warning:", warning)
+		}
 	}
 	if *js != "" {
 		f, err := os.Create(*js)
@@ -57,11 +66,11 @@ func runReport(args []string) error {
 		if err != nil {
 			return err
 		}
-		opts := evaltasks.TradeoffPlotOptions{}
+		opts := rep.TradeoffLabels(0, axis, false)
 		if len(points) == 0 {
 			// No benchmark scores: plot held-out bits per byte on both axes.
 			points = scoring.BitsPerBytePoints(rep, 0)
-			opts = evaltasks.TradeoffPlotOptions{XLabel: "English bits/byte (forgetting →)", YLabel: "target bits/byte (↓ learning)"}
+			opts = rep.TradeoffLabels(0, evaltasks.XEnglishBitsPerByte, true)
 		}
 		f, err := os.Create(*plotPath)
 		if err != nil {

@@ -23,8 +23,12 @@ type TaskSpec struct {
 	FewshotPath string
 }
 
-// ParseTaskSpec parses GROUP:FORMAT:PATH[:FEWSHOT_PATH].
+// ParseTaskSpec parses GROUP:FORMAT:PATH[:FEWSHOT_PATH], or the key=value
+// form (group=en,format=arc,path=...,fewshot=...) for paths holding colons.
 func ParseTaskSpec(s string) (TaskSpec, error) {
+	if isKeyValueSpec(s) {
+		return parseKeyValueSpec(s)
+	}
 	parts := strings.SplitN(s, ":", 4)
 	if len(parts) < 3 {
 		return TaskSpec{}, fmt.Errorf("task %q: want GROUP:FORMAT:PATH[:FEWSHOT_PATH] (GROUP en or target; FORMAT one of %v)", s, evaltasks.Formats())
@@ -55,33 +59,54 @@ type EvalOptions struct {
 	Texts  []TextSpec
 	// Shots < 0 uses each task's paper default (5 for ARC/CSQA/MMLU, 0 for
 	// HellaSwag/Belebele).
-	Shots    int
-	Seed     uint64
-	Limit    int
+	Shots int
+	Seed  uint64
+	Limit int
+	// Metrics overrides the metric a task's column shows, keyed by
+	// benchmark ("arc_challenge") or task name ("mmlu_anatomy").
+	Metrics map[string]evaltasks.Metric
+	Run     string // names the evaluated run in reports
+	// FewshotSampler picks whose random draws choose few-shot examples
+	// (default lm-eval's); PerplexityWindows how long texts are cut
+	// (default lm-eval's rolling windows).
+	FewshotSampler    evaltasks.FewshotRNG
+	PerplexityWindows evaltasks.WindowScheme
+	// Samples, when set, receives every document's SampleRecord as JSONL.
+	Samples  io.Writer
 	Progress io.Writer
 }
 
 // Evaluate runs the benchmarks and perplexities: one row of Tables 2-3.
 func Evaluate(o EvalOptions) (*evaltasks.MethodResult, error) {
-	res := &evaltasks.MethodResult{Method: o.Label, LearningRate: o.LR}
+	res := &evaltasks.MethodResult{Method: o.Label, LearningRate: o.LR, Run: o.Run}
 	if res.Method == "" {
 		res.Method = string(o.Scorer.Manifest().Extension.Method)
 	}
 	for _, spec := range o.Tasks {
-		task, err := evaltasks.Open(spec.Format, spec.Path, spec.FewshotPath)
+		tasks, err := evaltasks.OpenSet(spec.Format, spec.Path, spec.FewshotPath)
 		if err != nil {
 			return nil, err
 		}
-		shots := o.Shots
-		if shots < 0 {
-			shots = task.DefaultShots
-		}
-		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, "%s (%s, %d-shot, %d questions)\n", task.Name, spec.Group, shots, len(task.Docs))
-		}
-		tr, err := evaltasks.Run(task, o.Scorer, evaltasks.Options{Shots: shots, Seed: o.Seed, Limit: o.Limit, Progress: o.Progress})
+		tr, err := evaltasks.RunSet(tasks, func(task *evaltasks.Task) (*evaltasks.TaskResult, error) {
+			task.RNG = o.FewshotSampler
+			shots := o.Shots
+			if shots < 0 {
+				shots = task.DefaultShots
+			}
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "%s (%s, %d-shot, %d questions)\n", task.Name, spec.Group, shots, len(task.Docs))
+			}
+			return evaltasks.Run(task, o.Scorer, evaltasks.Options{Shots: shots, Seed: o.Seed, Limit: o.Limit, Progress: o.Progress, Samples: o.Samples})
+		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", spec.Path, err)
+		}
+		tr.Source = spec.Path
+		tr.Metric = evaltasks.DefaultMetric(tr.Benchmark)
+		for _, key := range []string{tr.Benchmark, tr.Task} {
+			if m, ok := o.Metrics[key]; ok {
+				tr.Metric = m
+			}
 		}
 		if spec.Group == "en" {
 			res.English = append(res.English, tr)
@@ -89,6 +114,7 @@ func Evaluate(o EvalOptions) (*evaltasks.MethodResult, error) {
 			res.Target = append(res.Target, tr)
 		}
 	}
+	o.Scorer.Windows = o.PerplexityWindows
 	for _, text := range o.Texts {
 		docs, err := readTexts(text.Paths, o.Limit)
 		if err != nil {
@@ -146,8 +172,9 @@ func readTexts(paths []string, limit int) ([]string, error) {
 
 // EvalFile is the JSON an `nrgraph eval` writes and `nrgraph report` reads.
 type EvalFile struct {
-	Target string                 `json:"target"`
-	Result evaltasks.MethodResult `json:"result"`
+	Target     string                 `json:"target"`
+	Result     evaltasks.MethodResult `json:"result"`
+	Provenance *EvalProvenance        `json:"provenance,omitempty"`
 }
 
 // WriteEvalFile saves an evaluation atomically.
@@ -174,6 +201,9 @@ func CollectReport(paths []string) (evaltasks.Report, error) {
 		var e EvalFile
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return evaltasks.Report{}, fmt.Errorf("%s: %w", p, err)
+		}
+		if e.Result.Run == "" {
+			e.Result.Run = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 		}
 		files = append(files, e)
 	}

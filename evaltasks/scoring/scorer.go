@@ -16,15 +16,20 @@ import (
 // trained parameters: per-token log-probabilities for perplexity and
 // benchmark scoring. It implements evaltasks.Scorer.
 type Scorer struct {
-	man     *build.Manifest
-	sess    *runtime.Session
-	params  map[string]*runtime.Tensor
-	tok     tokenizer.Encoder
-	maxLen  int
-	maxRows int
+	man *build.Manifest
+	// paramsFile is the safetensors file the parameters came from.
+	paramsFile string
+	sess       *runtime.Session
+	params     map[string]*runtime.Tensor
+	tok        tokenizer.Encoder
+	maxLen     int
+	maxRows    int
 	// BOS is prepended to every scored sequence when >= 0 (so the first
 	// real token has a context).
 	BOS int
+	// Windows is how Perplexity cuts long documents; empty means
+	// evaltasks.WindowsRolling, lm-eval's scheme.
+	Windows evaltasks.WindowScheme
 }
 
 // ScorerOptions configure OpenScorer.
@@ -68,7 +73,7 @@ func OpenScorer(buildDir string, tok tokenizer.Encoder, o ScorerOptions) (*Score
 	if err != nil {
 		return nil, err
 	}
-	s := &Scorer{man: man, sess: sess, params: map[string]*runtime.Tensor{}, tok: tok, maxLen: o.MaxLen, maxRows: o.MaxRows, BOS: o.BOS}
+	s := &Scorer{man: man, paramsFile: paramsFile, sess: sess, params: map[string]*runtime.Tensor{}, tok: tok, maxLen: o.MaxLen, maxRows: o.MaxRows, BOS: o.BOS}
 	if s.maxLen <= 0 {
 		s.maxLen = man.Config.MaxPositions
 	}
@@ -196,7 +201,7 @@ func (s *Scorer) LogLikelihoods(reqs []evaltasks.Request) ([]evaltasks.Result, e
 		return nil, fmt.Errorf("benchmark scoring needs the model's tokenizer")
 	}
 	seqs := make([][]int, len(reqs))
-	contLen := make([]int, len(reqs))
+	contLen, dropped := make([]int, len(reqs)), make([]int, len(reqs))
 	for i, r := range reqs {
 		ctx, cont := r.Context, r.Continuation
 		trimmed := strings.TrimRight(ctx, " \t\n")
@@ -214,7 +219,8 @@ func (s *Scorer) LogLikelihoods(reqs []evaltasks.Request) ([]evaltasks.Result, e
 			whole = append([]int{s.BOS}, whole...)
 		}
 		if len(whole) > s.maxLen+1 {
-			whole = whole[len(whole)-(s.maxLen+1):]
+			dropped[i] = len(whole) - (s.maxLen + 1)
+			whole = whole[dropped[i]:]
 		}
 		seqs[i], contLen[i] = whole, n
 	}
@@ -232,7 +238,7 @@ func (s *Scorer) LogLikelihoods(reqs []evaltasks.Request) ([]evaltasks.Result, e
 		for _, g := range sc.IsArgmax[len(sc.IsArgmax)-n:] {
 			greedy = greedy && g
 		}
-		res[i] = evaltasks.Result{LogLikelihood: ll, NumTokens: n, IsGreedy: greedy}
+		res[i] = evaltasks.Result{LogLikelihood: ll, NumTokens: n, IsGreedy: greedy, ContextTokensDropped: dropped[i]}
 	}
 	return res, nil
 }
@@ -249,12 +255,11 @@ func samePrefix(prefix, whole []int) bool {
 	return true
 }
 
-// Perplexity scores token documents with sliding windows (each token scored
-// once, with up to MaxLen tokens of context; stride = window/2), returning
-// per-document NLL for evaltasks.AggregatePerplexity.
+// Perplexity scores token documents in windows of the model's length planned
+// by s.Windows (each token scored once), returning per-document NLL for
+// evaltasks.AggregatePerplexity.
 func (s *Scorer) Perplexity(docs [][]int, docBytes []int) ([]evaltasks.DocumentNLL, error) {
 	window := s.maxLen
-	stride := max(1, window/2)
 	out := make([]evaltasks.DocumentNLL, len(docs))
 	type job struct {
 		doc   int
@@ -266,7 +271,7 @@ func (s *Scorer) Perplexity(docs [][]int, docBytes []int) ([]evaltasks.DocumentN
 		if len(ids) < 2 {
 			continue
 		}
-		wins, err := evaltasks.PlanWindows(len(ids), window+1, stride)
+		wins, err := evaltasks.PlanDocumentWindows(s.Windows, len(ids), window+1)
 		if err != nil {
 			return nil, err
 		}

@@ -1,9 +1,11 @@
 package scoring
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,6 +14,8 @@ import (
 	"github.com/nrgraph/nrgraph/evaltasks"
 	"github.com/nrgraph/nrgraph/internal/testfixture"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
+	"github.com/nrgraph/nrgraph/runtime"
 )
 
 func TestScorerAgreesWithItselfAcrossBatchingAndWindows(t *testing.T) {
@@ -64,6 +68,32 @@ func TestScorerAgreesWithItselfAcrossBatchingAndWindows(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, want, got[0].NLL, 1e-4)
 	assert.False(t, math.IsNaN(nll[0].NLL))
+
+	// lm-eval's rolling windows, worked out by hand for 100 ids and a
+	// 40-position window: ids[0:41] scores targets 1..40; ids[40:81] scores
+	// 41..80 (one token of context); ids[59:100] scores 81..99 (22 of context).
+	windowLogProbs, err := s.ScoreSequences([][]int{doc[0:41], doc[40:81], doc[59:100]})
+	require.NoError(t, err)
+	wantRolling := 0.0
+	for w, first := range []int{0, 0, 21} { // first scored target within each window's 40 targets
+		for _, lp := range windowLogProbs[w].LogProbs[first:] {
+			wantRolling -= lp
+		}
+	}
+	assert.InDelta(t, wantRolling, nll[0].NLL, 1e-4, "the default is rolling")
+	s.Windows = evaltasks.WindowsStrided
+	strided, err := s.Perplexity([][]int{doc}, []int{100})
+	require.NoError(t, err)
+	assert.Equal(t, 99, strided[0].Tokens)
+	assert.Greater(t, math.Abs(strided[0].NLL-nll[0].NLL), 1e-3, "strided windows give tokens more context")
+	s.Windows = ""
+
+	// A context over the window is cut on the left, and the cut is reported:
+	// 60 context bytes + " de" = 63 tokens, 41 fit.
+	cut, err := s.LogLikelihoods([]evaltasks.Request{{Context: strings.Repeat("x", 60) + " ", Continuation: "de"}, {Context: "abc ", Continuation: "de"}})
+	require.NoError(t, err)
+	assert.Equal(t, 22, cut[0].ContextTokensDropped)
+	assert.Zero(t, cut[1].ContextTokensDropped)
 }
 
 func TestEvaluateWritesAReport(t *testing.T) {
@@ -76,9 +106,31 @@ func TestEvaluateWritesAReport(t *testing.T) {
 	require.NoError(t, os.WriteFile(text, []byte(`{"text": "the cat sat on the mat"}`+"\n"+`{"text": "a second held-out document"}`+"\n"), 0o644))
 	arc, err := ParseTaskSpec("en:arc:../testdata/arc/ARC-Challenge-Test.jsonl")
 	require.NoError(t, err)
-	res, err := Evaluate(EvalOptions{Scorer: s, Tasks: []TaskSpec{arc}, Texts: []TextSpec{{Group: "target", Paths: []string{text}}}, Shots: 0, Seed: 1})
+	mmlu, err := ParseTaskSpec("group=target,format=mmlu,path=../testdata/mmlu/data")
+	require.NoError(t, err)
+	var samples bytes.Buffer
+	opts := EvalOptions{Scorer: s, Tasks: []TaskSpec{arc, mmlu}, Texts: []TextSpec{{Group: "target", Paths: []string{text}}}, Shots: 0, Seed: 1,
+		Metrics: map[string]evaltasks.Metric{"mmlu": evaltasks.AccNorm}, Samples: &samples}
+	res, err := Evaluate(opts)
 	require.NoError(t, err)
 	require.Len(t, res.English, 1)
+	assert.Equal(t, evaltasks.AccPMI, res.English[0].Metric, "OLMES's metric for ARC-Challenge")
+	require.Len(t, res.Target, 1)
+	assert.Equal(t, "mmlu_abstract_algebra", res.Target[0].Task, "a one-subject directory is that subject")
+	assert.Equal(t, evaltasks.AccNorm, res.Target[0].Metric, "--metric overrides")
+	assert.Equal(t, 3+3, bytes.Count(samples.Bytes(), []byte("\n")), "one sample line per question (3 ARC, 3 MMLU)")
+	assert.Contains(t, samples.String(), `"prompt":"Question: `)
+
+	provenance, err := NewEvalProvenance(f.Build, s, opts, []string{"nrgraph", "eval"})
+	require.NoError(t, err)
+	assert.Equal(t, runtime.ORTVersion, provenance.ORTVersion)
+	assert.Equal(t, s.Manifest().Hash(), provenance.BuildHash)
+	assert.Equal(t, filepath.Join(f.Build, build.InitFile), provenance.Parameters)
+	raw, err := os.ReadFile(provenance.Parameters)
+	require.NoError(t, err)
+	assert.Equal(t, build.HashBytes(raw), provenance.ParametersSHA256)
+	assert.Contains(t, provenance.NrgraphVersion, build.Version)
+	assert.NotEmpty(t, provenance.Date)
 	require.NotNil(t, res.TargetText)
 	assert.Equal(t, len("the cat sat on the mat")+len("a second held-out document"), res.TargetText.Bytes)
 	assert.Positive(t, res.TargetText.BitsPerByte)
