@@ -116,7 +116,7 @@ func (r Report) Warnings() []string {
 		for _, group := range []struct {
 			name string
 			of   func(MethodResult) []*TaskResult
-		}{{"English", englishOf}, {section.Target, targetOf}} {
+		}{{"Forgetting: English", englishOf}, {"Learning: " + section.Target, targetOf}} {
 			for _, bench := range benchmarks {
 				var ran, missing []string
 				setups := map[string][]string{}
@@ -135,13 +135,13 @@ func (r Report) Warnings() []string {
 					setups[setup] = append(setups[setup], labels[m])
 					for _, res := range same {
 						if r.Metrics[bench] == "" && res.Metric != "" && res.Metric != metrics[bench] {
-							warnings = append(warnings, fmt.Sprintf("%s, %s %s: %s ran %s for %s; the column shows %s",
+							warnings = append(warnings, fmt.Sprintf("%s block, %s, %s: %s ran %s for %s; the column shows %s",
 								section.Target, group.name, columnName(bench), labels[m], res.Task, res.Metric, metrics[bench]))
 						}
 					}
 				}
 				if len(ran) > 0 && len(missing) > 0 {
-					warnings = append(warnings, fmt.Sprintf("%s, %s %s: %s ran it, %s did not; their averages cover different benchmarks",
+					warnings = append(warnings, fmt.Sprintf("%s block, %s, %s: %s ran it, %s did not; their averages cover different benchmarks",
 						section.Target, group.name, columnName(bench), strings.Join(ran, ", "), strings.Join(missing, ", ")))
 				}
 				if len(order) > 1 {
@@ -149,7 +149,7 @@ func (r Report) Warnings() []string {
 					for _, setup := range order {
 						parts = append(parts, setup+" for "+strings.Join(setups[setup], ", "))
 					}
-					warnings = append(warnings, fmt.Sprintf("%s, %s %s is not comparable across rows: %s",
+					warnings = append(warnings, fmt.Sprintf("%s block, %s, %s: not comparable across rows: %s",
 						section.Target, group.name, columnName(bench), strings.Join(parts, "; ")))
 				}
 			}

@@ -146,11 +146,11 @@ func TestReportLabelsRowsAndWarns(t *testing.T) {
 	assert.Equal(t, []string{"Finetuning lr=5e-05", "Finetuning lr=0.0002", "Ours (runs/a)", "Ours (runs/b)"}, RowLabels(rep.Sections[0].Methods))
 	warnings := rep.Warnings()
 	require.Len(t, warnings, 2)
-	assert.Equal(t, "French, English MMLU is not comparable across rows: 14042 questions in 1 file(s), 5-shot for Finetuning lr=5e-05, Ours (runs/a), Ours (runs/b); 9 questions in 1 file(s), 5-shot for Finetuning lr=0.0002", warnings[0])
-	assert.Equal(t, "French, English HellaS: Finetuning lr=5e-05 ran it, Finetuning lr=0.0002, Ours (runs/a), Ours (runs/b) did not; their averages cover different benchmarks", warnings[1])
+	assert.Equal(t, "French block, Forgetting: English, MMLU: not comparable across rows: 14042 questions in 1 file(s), 5-shot for Finetuning lr=5e-05, Ours (runs/a), Ours (runs/b); 9 questions in 1 file(s), 5-shot for Finetuning lr=0.0002", warnings[0])
+	assert.Equal(t, "French block, Forgetting: English, HellaS: Finetuning lr=5e-05 ran it, Finetuning lr=0.0002, Ours (runs/a), Ours (runs/b) did not; their averages cover different benchmarks", warnings[1])
 	table := rep.Markdown()
 	assert.Contains(t, table, "|  | Finetuning lr=0.0002 |")
-	assert.Contains(t, table, "> warning: French, English MMLU is not comparable")
+	assert.Contains(t, table, "> warning: French block, Forgetting: English, MMLU: not comparable")
 	assert.Equal(t, []string{"Same", "Same #2"}, RowLabels([]MethodResult{{Method: "Same"}, {Method: "Same"}}))
 }
 
@@ -184,7 +184,7 @@ func TestDefaultMetricsFollowOLMES(t *testing.T) {
 	other := *res
 	other.Metric = AccNorm
 	rep.Sections[0].Methods = append(rep.Sections[0].Methods, MethodResult{Method: "C", English: []*TaskResult{&other}})
-	assert.Contains(t, rep.Markdown(), "warning: French, English Arc C: C ran arc_challenge for acc_norm; the column shows acc_pmi")
+	assert.Contains(t, rep.Markdown(), "warning: French block, Forgetting: English, Arc C: C ran arc_challenge for acc_norm; the column shows acc_pmi")
 }
 
 func TestOpenSetFindsTheTrainSplit(t *testing.T) {
