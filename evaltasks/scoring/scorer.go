@@ -30,7 +30,15 @@ type Scorer struct {
 	// Windows is how Perplexity cuts long documents; empty means
 	// evaltasks.WindowsRolling, lm-eval's scheme.
 	Windows evaltasks.WindowScheme
+	// choices scores single-token choices in one row (choices.go).
+	choices choiceScorer
+	// positionsRead counts the token positions the model has read.
+	positionsRead int64
 }
+
+// PositionsRead is how many token positions the model has read so far:
+// the compute a benchmark run costs, padding aside.
+func (s *Scorer) PositionsRead() int64 { return s.positionsRead }
 
 // ScorerOptions configure OpenScorer.
 type ScorerOptions struct {
@@ -39,6 +47,9 @@ type ScorerOptions struct {
 	Checkpoint string
 	Threads    int
 	Provider   string
+	// PerChoice scores one row per choice even where the build's choice
+	// graph could score a question's single-token choices in one row.
+	PerChoice bool
 	// MaxLen caps the scored window (default: the build's max positions).
 	MaxLen  int
 	MaxRows int // rows per batch (default 16)
@@ -73,7 +84,8 @@ func OpenScorer(buildDir string, tok tokenizer.Encoder, o ScorerOptions) (*Score
 	if err != nil {
 		return nil, err
 	}
-	s := &Scorer{man: man, paramsFile: paramsFile, sess: sess, params: map[string]*runtime.Tensor{}, tok: tok, maxLen: o.MaxLen, maxRows: o.MaxRows, BOS: o.BOS}
+	s := &Scorer{man: man, paramsFile: paramsFile, sess: sess, params: map[string]*runtime.Tensor{}, tok: tok, maxLen: o.MaxLen, maxRows: o.MaxRows, BOS: o.BOS,
+		choices: choiceScorer{buildDir: buildDir, opts: runtime.Options{Threads: o.Threads, Provider: p}, off: o.PerChoice}}
 	if s.maxLen <= 0 {
 		s.maxLen = man.Config.MaxPositions
 	}
@@ -101,6 +113,7 @@ func (s *Scorer) Close() {
 	if s.sess != nil {
 		s.sess.Close()
 	}
+	s.choices.close()
 	for _, t := range s.params {
 		t.Destroy()
 	}
@@ -170,6 +183,7 @@ func (s *Scorer) scoreBatch(seqs [][]int, out []TokenScores) error {
 	lp, greedy := outs[0].Float32s(), outs[1].Bools()
 	for r, q := range seqs {
 		n := len(q) - 1
+		s.positionsRead += int64(n)
 		out[r] = TokenScores{LogProbs: make([]float64, n), IsArgmax: make([]bool, n)}
 		for i := 0; i < n; i++ {
 			out[r].LogProbs[i] = float64(lp[r*width+i])
@@ -224,12 +238,27 @@ func (s *Scorer) LogLikelihoods(reqs []evaltasks.Request) ([]evaltasks.Result, e
 		}
 		seqs[i], contLen[i] = whole, n
 	}
-	scores, err := s.ScoreSequences(seqs)
+	res := make([]evaltasks.Result, len(reqs))
+	done, err := s.scoreChoiceGroups(seqs, contLen, dropped, res)
 	if err != nil {
 		return nil, err
 	}
-	res := make([]evaltasks.Result, len(reqs))
-	for i, sc := range scores {
+	var rest []int // requests still to score one row each
+	for i := range reqs {
+		if !done[i] {
+			rest = append(rest, i)
+		}
+	}
+	restSeqs := make([][]int, len(rest))
+	for j, i := range rest {
+		restSeqs[j] = seqs[i]
+	}
+	scores, err := s.ScoreSequences(restSeqs)
+	if err != nil {
+		return nil, err
+	}
+	for j, sc := range scores {
+		i := rest[j]
 		n := min(contLen[i], len(sc.LogProbs))
 		ll, greedy := 0.0, true
 		for _, k := range sc.LogProbs[len(sc.LogProbs)-n:] {

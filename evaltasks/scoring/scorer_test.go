@@ -142,3 +142,57 @@ func TestEvaluateWritesAReport(t *testing.T) {
 	_, err = ParseTaskSpec("xx:arc:file")
 	assert.ErrorContains(t, err, "group")
 }
+
+// A question whose choices are one token each is scored in one row by the
+// choice graph; the log-likelihoods equal one row per choice.
+func TestChoiceGraphMatchesOneRowPerChoice(t *testing.T) {
+	f := testfixture.New(t, models.NeutralResidues)
+	grouped, err := OpenScorer(f.Build, testfixture.ByteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 2, BOS: 1})
+	require.NoError(t, err)
+	defer grouped.Close()
+	perChoice, err := OpenScorer(f.Build, testfixture.ByteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 2, BOS: 1, PerChoice: true})
+	require.NoError(t, err)
+	defer perChoice.Close()
+
+	// With one token per byte, "Answer:" + "A" is a one-token continuation;
+	// three questions of four lettered choices, a cloze question of
+	// multi-token choices between them, and a lone single-token request.
+	var reqs []evaltasks.Request
+	for q, stem := range []string{"Which is red? A. sky B. rose", "2+2? A. 3 B. 4 C. 5", "Pick one"} {
+		for _, letter := range []string{"A", "B", "C", "D"} {
+			reqs = append(reqs, evaltasks.Request{Context: stem + "\nAnswer:", Continuation: letter})
+		}
+		if q == 0 {
+			reqs = append(reqs, evaltasks.Request{Context: "The cat", Continuation: " sat"}, evaltasks.Request{Context: "The cat", Continuation: " ran"})
+		}
+	}
+	reqs = append(reqs, evaltasks.Request{Context: "alone:", Continuation: "x"})
+	want, err := perChoice.LogLikelihoods(reqs)
+	require.NoError(t, err)
+	before := perChoice.PositionsRead()
+	got, err := grouped.LogLikelihoods(reqs)
+	require.NoError(t, err)
+	require.Len(t, got, len(reqs))
+	for i := range reqs {
+		assert.InEpsilon(t, want[i].LogLikelihood, got[i].LogLikelihood, 1e-6, "request %d %+v", i, reqs[i])
+		assert.Equal(t, want[i].NumTokens, got[i].NumTokens, "request %d", i)
+		assert.Equal(t, want[i].IsGreedy, got[i].IsGreedy, "request %d", i)
+	}
+	// 12 lettered requests in 3 rows instead of 12: the positions read drop
+	// by the 9 rows saved.
+	saved := int64(0)
+	for _, stem := range []string{"Which is red? A. sky B. rose", "2+2? A. 3 B. 4 C. 5", "Pick one"} {
+		saved += 3 * int64(1+len(stem+"\nAnswer:"))
+	}
+	assert.Equal(t, before-saved, grouped.PositionsRead())
+
+	// A build made before the choice graph existed scores one row per choice.
+	require.NoError(t, os.Remove(filepath.Join(f.Build, build.ChoiceScoreGraph)))
+	older, err := OpenScorer(f.Build, testfixture.ByteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 2, BOS: 1})
+	require.NoError(t, err)
+	defer older.Close()
+	got, err = older.LogLikelihoods(reqs)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Equal(t, before, older.PositionsRead())
+}

@@ -143,6 +143,13 @@ func Build(o BuildOptions) (*Manifest, error) {
 	if err := save("score", ScoreGraph, scoreG); err != nil {
 		return nil, err
 	}
+	choicesG, err := models.BuildChoiceScoreGraph(model)
+	if err != nil {
+		return nil, fmt.Errorf("build choice score graph: %w", err)
+	}
+	if err := save("score_choices", ChoiceScoreGraph, choicesG); err != nil {
+		return nil, err
+	}
 	tensors, shapes := map[string][]float32{}, map[string][]int64{}
 	for _, p := range ext.Trainable {
 		dims, _ := p.Shape.Static()

@@ -16,13 +16,16 @@ var Version = "0.1.0"
 
 // Files of a build directory.
 const (
-	ManifestFile  = "manifest.json"
-	StepGraph     = "train_step.onnx"
-	GradGraph     = "train_grad.onnx"
-	ApplyGraph    = "train_apply.onnx"
-	ScoreGraph    = "score.onnx"
-	InitFile      = "init.safetensors"
-	TokenizerFile = "tokenizer.json"
+	ManifestFile = "manifest.json"
+	StepGraph    = "train_step.onnx"
+	GradGraph    = "train_grad.onnx"
+	ApplyGraph   = "train_apply.onnx"
+	ScoreGraph   = "score.onnx"
+	// ChoiceScoreGraph scores single-token choices of a context in one row;
+	// builds made before it lack it and score one row per choice.
+	ChoiceScoreGraph = "score_choices.onnx"
+	InitFile         = "init.safetensors"
+	TokenizerFile    = "tokenizer.json"
 	// ConfigFile is the backbone's HF config.json, copied into builds.
 	ConfigFile = "config.json"
 )
