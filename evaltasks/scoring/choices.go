@@ -141,11 +141,6 @@ func (s *Scorer) scoreChoiceBatch(sess *runtime.Session, groups []choiceGroup, r
 			}
 		}
 	}
-	bt, err := tensorsFor(b)
-	if err != nil {
-		return err
-	}
-	defer bt.Destroy()
 	choiceIDs := make([]int64, len(groups[0].choices))
 	for k, c := range groups[0].choices {
 		choiceIDs[k] = int64(c)
@@ -155,11 +150,7 @@ func (s *Scorer) scoreChoiceBatch(sess *runtime.Session, groups []choiceGroup, r
 		return err
 	}
 	defer choices.Destroy()
-	ins := make([]*runtime.Tensor, len(sess.Inputs))
-	if err := build.ResolveInputs(ins, sess.Inputs, bt.ByName, map[string]*runtime.Tensor{models.ChoiceIDs: choices}, s.params); err != nil {
-		return err
-	}
-	outs, err := sess.Run(ins, []*runtime.Tensor{nil, nil})
+	outs, err := s.runBatch(sess, b, map[string]*runtime.Tensor{models.ChoiceIDs: choices})
 	if err != nil {
 		return err
 	}

@@ -165,16 +165,7 @@ func (s *Scorer) scoreBatch(seqs [][]int, out []TokenScores) error {
 			}
 		}
 	}
-	bt, err := tensorsFor(b)
-	if err != nil {
-		return err
-	}
-	defer bt.Destroy()
-	ins := make([]*runtime.Tensor, len(s.sess.Inputs))
-	if err := build.ResolveInputs(ins, s.sess.Inputs, bt.ByName, s.params); err != nil {
-		return err
-	}
-	outs, err := s.sess.Run(ins, []*runtime.Tensor{nil, nil})
+	outs, err := s.runBatch(s.sess, b, nil)
 	if err != nil {
 		return err
 	}
@@ -191,6 +182,21 @@ func (s *Scorer) scoreBatch(seqs [][]int, out []TokenScores) error {
 		}
 	}
 	return nil
+}
+
+// runBatch feeds a filled batch, extra inputs and the parameters to sess and
+// returns its two outputs, which the caller destroys.
+func (s *Scorer) runBatch(sess *runtime.Session, b *build.Batch, extra map[string]*runtime.Tensor) ([]*runtime.Tensor, error) {
+	bt, err := tensorsFor(b)
+	if err != nil {
+		return nil, err
+	}
+	defer bt.Destroy()
+	ins := make([]*runtime.Tensor, len(sess.Inputs))
+	if err := build.ResolveInputs(ins, sess.Inputs, bt.ByName, extra, s.params); err != nil {
+		return nil, err
+	}
+	return sess.Run(ins, []*runtime.Tensor{nil, nil})
 }
 
 // tensorsFor wraps a filled batch (any size) as ORT tensors.
