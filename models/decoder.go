@@ -12,6 +12,10 @@ const (
 	InputIDs      = "input_ids"      // int64 [batch, seq]
 	AttentionMask = "attention_mask" // float32 [batch, seq]: 1 real token, 0 padding (right-padded)
 	Targets       = "targets"        // int64 [batch, seq]: next-token ids
+	// PositionIDs and SegmentIDs are inputs of packed graphs
+	// (ForwardOptions.Packed) only.
+	PositionIDs = "position_ids" // int64 [batch, seq]: each token's position in its own sequence
+	SegmentIDs  = "segment_ids"  // int64 [batch, seq]: 0 shared prefix, k > 0 the k-th sequence after it
 )
 
 // Symbolic dims of forward graphs.
@@ -35,6 +39,11 @@ type ForwardOptions struct {
 	// Extension splices an extension method into every block (adapters,
 	// LoRA); nil builds the plain backbone.
 	Extension Extension
+	// Packed reads PositionIDs and SegmentIDs: a row holds a shared prefix
+	// (segment 0) and after it several sequences (segments 1, 2, ...), each
+	// attending to the prefix and to itself only, with its own positions, so
+	// a question's context is read once for all its choices.
+	Packed bool
 }
 
 // Extension is how extension methods enter the backbone without the
@@ -86,6 +95,8 @@ type builder struct {
 	cosQ, sinQ *graph.Value
 	masks      map[int]*graph.Value // window -> additive causal + key-padding mask [batch, 1, seq, seq]
 	keyPad     *graph.Value         // [batch, 1, 1, seq] additive
+	// positions and segments are the packed inputs (nil unless Packed).
+	positions, segments *graph.Value
 }
 
 // BuildForward adds the decoder's forward pass to g. Like all graph
@@ -99,6 +110,10 @@ func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *For
 	b.ids = g.Input(InputIDs, graph.Int64, graph.S(Batch, Seq))
 	mask := g.Input(AttentionMask, graph.Float32, graph.S(Batch, Seq))
 	b.fwd.IDs, b.fwd.Mask = b.ids, mask
+	if opts.Packed {
+		b.positions = g.Input(PositionIDs, graph.Int64, graph.S(Batch, Seq))
+		b.segments = g.Input(SegmentIDs, graph.Int64, graph.S(Batch, Seq))
+	}
 
 	emb := b.param("model.embed_tokens.weight")
 	h := graph.Gather(emb, b.ids, 0) // [batch, seq, d]
@@ -229,6 +244,9 @@ func (b *builder) ropeTables() {
 			d = graph.NewData(dims, f)
 		}
 		full := b.g.Initializer(name, d)
+		if b.positions != nil {
+			return graph.Unsqueeze(graph.Gather(full, b.positions, 0), 1) // [batch, 1, seq, head_dim]
+		}
 		return graph.SliceTo(full, 0, graph.ConstInts(b.g, 0), graph.DimOf(b.ids, 1))
 	}
 	b.cos, b.sin = table("rope.cos", cos), table("rope.sin", sin)
@@ -255,13 +273,31 @@ func (b *builder) attentionMask(window int) *graph.Value {
 	seq := graph.DimOf(b.ids, 1)
 	ones := graph.Expand(graph.Scalar(b.g, b.dt, 1), graph.Concat(0, seq, seq))
 	allowed := graph.Trilu(ones, 0, false)
-	if window > 0 {
+	if b.segments != nil {
+		allowed = b.packedAllowed(allowed, window)
+	} else if window > 0 {
 		allowed = graph.Sub(allowed, graph.Trilu(ones, int64(-window), false))
 	}
 	m := graph.Mul(graph.Sub(graph.ScalarLike(allowed, 1), allowed), graph.ScalarLike(allowed, maskValue))
 	m = graph.Add(m, b.keyPad)
 	b.masks[window] = m
 	return m
+}
+
+// packedAllowed narrows the causal pattern [seq, seq] of a packed row to
+// [batch, 1, seq, seq]: query i sees key j <= i when j is in the shared
+// prefix or in i's own segment, and, with a sliding window, when their
+// positions (not their places in the row) are under window apart.
+func (b *builder) packedAllowed(causal *graph.Value, window int) *graph.Value {
+	segQ, segK := graph.Unsqueeze(b.segments, 2), graph.Unsqueeze(b.segments, 1) // [batch, seq, 1], [batch, 1, seq]
+	same := graph.Cast(graph.Equal(segQ, segK), b.dt)
+	shared := graph.Cast(graph.Equal(segK, graph.ScalarLike(segK, 0)), b.dt)
+	allowed := graph.Mul(causal, graph.Max(same, shared)) // [batch, seq, seq]
+	if window > 0 {
+		distance := graph.Sub(graph.Unsqueeze(b.positions, 2), graph.Unsqueeze(b.positions, 1))
+		allowed = graph.Mul(allowed, graph.Cast(graph.Less(distance, graph.ScalarLike(distance, float64(window))), b.dt))
+	}
+	return graph.Unsqueeze(allowed, 1)
 }
 
 func (b *builder) block(layer int, x *graph.Value) *graph.Value {

@@ -35,6 +35,8 @@ type Model struct {
 	// tensor becomes an initializer holding Baked[name] (trained adapters,
 	// finetuned weights), so the graph has no parameter inputs.
 	Baked map[string]*graph.Data
+	// Packed builds a packed forward (ForwardOptions.Packed).
+	Packed bool
 }
 
 // Extended is a built forward pass with its extension.
@@ -56,7 +58,7 @@ func BuildExtended(g *graph.Graph, m Model) *Extended {
 		panic(&graph.Error{Op: "Extension", Err: err})
 	}
 	ext.baked = m.Baked
-	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext}
+	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed}
 	weights := m.Weights
 	switch {
 	case m.Baked != nil:

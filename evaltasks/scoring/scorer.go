@@ -30,8 +30,8 @@ type Scorer struct {
 	// Windows is how Perplexity cuts long documents; empty means
 	// evaltasks.WindowsRolling, lm-eval's scheme.
 	Windows evaltasks.WindowScheme
-	// choices scores single-token choices in one row (choices.go).
-	choices choiceScorer
+	// packed scores a question's continuations in one row (packed.go).
+	packed packedScorer
 	// positionsRead counts the token positions the model has read.
 	positionsRead int64
 }
@@ -47,9 +47,9 @@ type ScorerOptions struct {
 	Checkpoint string
 	Threads    int
 	Provider   string
-	// PerChoice scores one row per choice even where the build's choice
-	// graph could score a question's single-token choices in one row.
-	PerChoice bool
+	// Unpacked scores one row per continuation, as lm-eval does, even where
+	// the build's packed graph could read a question's context once.
+	Unpacked bool
 	// MaxLen caps the scored window (default: the build's max positions).
 	MaxLen  int
 	MaxRows int // rows per batch (default 16)
@@ -85,7 +85,7 @@ func OpenScorer(buildDir string, tok tokenizer.Encoder, o ScorerOptions) (*Score
 		return nil, err
 	}
 	s := &Scorer{man: man, paramsFile: paramsFile, sess: sess, params: map[string]*runtime.Tensor{}, tok: tok, maxLen: o.MaxLen, maxRows: o.MaxRows, BOS: o.BOS,
-		choices: choiceScorer{buildDir: buildDir, opts: runtime.Options{Threads: o.Threads, Provider: p}, off: o.PerChoice}}
+		packed: packedScorer{buildDir: buildDir, opts: runtime.Options{Threads: o.Threads, Provider: p}, off: o.Unpacked}}
 	if s.maxLen <= 0 {
 		s.maxLen = man.Config.MaxPositions
 	}
@@ -113,7 +113,7 @@ func (s *Scorer) Close() {
 	if s.sess != nil {
 		s.sess.Close()
 	}
-	s.choices.close()
+	s.packed.close()
 	for _, t := range s.params {
 		t.Destroy()
 	}
@@ -245,7 +245,10 @@ func (s *Scorer) LogLikelihoods(reqs []evaltasks.Request) ([]evaltasks.Result, e
 		seqs[i], contLen[i] = whole, n
 	}
 	res := make([]evaltasks.Result, len(reqs))
-	done, err := s.scoreChoiceGroups(seqs, contLen, dropped, res)
+	for i := range seqs {
+		contLen[i] = min(contLen[i], len(seqs[i])-1) // truncation may have cut into the continuation
+	}
+	done, err := s.scorePacked(seqs, contLen, dropped, res)
 	if err != nil {
 		return nil, err
 	}

@@ -143,34 +143,35 @@ func TestEvaluateWritesAReport(t *testing.T) {
 	assert.ErrorContains(t, err, "group")
 }
 
-// A question whose choices are one token each is scored in one row by the
-// choice graph; the log-likelihoods equal one row per choice.
-func TestChoiceGraphMatchesOneRowPerChoice(t *testing.T) {
+// A question's continuations packed after one copy of its context score
+// the same as one row per continuation, and the model reads fewer positions.
+func TestPackedMatchesUnpacked(t *testing.T) {
 	f := testfixture.New(t, models.NeutralResidues)
-	grouped, err := OpenScorer(f.Build, testfixture.ByteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 2, BOS: 1})
+	packed, err := OpenScorer(f.Build, testfixture.ByteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 2, BOS: 1})
 	require.NoError(t, err)
-	defer grouped.Close()
-	perChoice, err := OpenScorer(f.Build, testfixture.ByteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 2, BOS: 1, PerChoice: true})
+	defer packed.Close()
+	unpacked, err := OpenScorer(f.Build, testfixture.ByteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 2, BOS: 1, Unpacked: true})
 	require.NoError(t, err)
-	defer perChoice.Close()
+	defer unpacked.Close()
 
-	// With one token per byte, "Answer:" + "A" is a one-token continuation;
-	// three questions of four lettered choices, a cloze question of
-	// multi-token choices between them, and a lone single-token request.
+	// One token per byte: three lettered questions of four one-token
+	// choices, a cloze question of multi-token choices of different lengths
+	// between them, and a lone request.
+	stems := []string{"Which is red? A. sky B. rose", "2+2? A. 3 B. 4 C. 5", "Pick one"}
 	var reqs []evaltasks.Request
-	for q, stem := range []string{"Which is red? A. sky B. rose", "2+2? A. 3 B. 4 C. 5", "Pick one"} {
+	for q, stem := range stems {
 		for _, letter := range []string{"A", "B", "C", "D"} {
 			reqs = append(reqs, evaltasks.Request{Context: stem + "\nAnswer:", Continuation: letter})
 		}
 		if q == 0 {
-			reqs = append(reqs, evaltasks.Request{Context: "The cat", Continuation: " sat"}, evaltasks.Request{Context: "The cat", Continuation: " ran"})
+			reqs = append(reqs, evaltasks.Request{Context: "The cat", Continuation: " sat"}, evaltasks.Request{Context: "The cat", Continuation: " ran away"})
 		}
 	}
 	reqs = append(reqs, evaltasks.Request{Context: "alone:", Continuation: "x"})
-	want, err := perChoice.LogLikelihoods(reqs)
+	want, err := unpacked.LogLikelihoods(reqs)
 	require.NoError(t, err)
-	before := perChoice.PositionsRead()
-	got, err := grouped.LogLikelihoods(reqs)
+	before := unpacked.PositionsRead()
+	got, err := packed.LogLikelihoods(reqs)
 	require.NoError(t, err)
 	require.Len(t, got, len(reqs))
 	for i := range reqs {
@@ -178,16 +179,17 @@ func TestChoiceGraphMatchesOneRowPerChoice(t *testing.T) {
 		assert.Equal(t, want[i].NumTokens, got[i].NumTokens, "request %d", i)
 		assert.Equal(t, want[i].IsGreedy, got[i].IsGreedy, "request %d", i)
 	}
-	// 12 lettered requests in 3 rows instead of 12: the positions read drop
-	// by the 9 rows saved.
-	saved := int64(0)
-	for _, stem := range []string{"Which is red? A. sky B. rose", "2+2? A. 3 B. 4 C. 5", "Pick one"} {
-		saved += 3 * int64(1+len(stem+"\nAnswer:"))
+	// K continuations of a context of C tokens after BOS: unpacked rows read
+	// the context K times, the packed row once (plus its last token once per
+	// continuation), so (K-1)·C positions fewer.
+	saved := int64(len("The cat"))
+	for _, stem := range stems {
+		saved += 3 * int64(len(stem+"\nAnswer:"))
 	}
-	assert.Equal(t, before-saved, grouped.PositionsRead())
+	assert.Equal(t, before-saved, packed.PositionsRead())
 
-	// A build made before the choice graph existed scores one row per choice.
-	require.NoError(t, os.Remove(filepath.Join(f.Build, build.ChoiceScoreGraph)))
+	// A build made before the packed graph existed scores one row each.
+	require.NoError(t, os.Remove(filepath.Join(f.Build, build.PackedScoreGraph)))
 	older, err := OpenScorer(f.Build, testfixture.ByteTokenizer{}, ScorerOptions{Threads: 1, MaxRows: 2, BOS: 1})
 	require.NoError(t, err)
 	defer older.Close()

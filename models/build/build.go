@@ -143,11 +143,11 @@ func Build(o BuildOptions) (*Manifest, error) {
 	if err := save("score", ScoreGraph, scoreG); err != nil {
 		return nil, err
 	}
-	choicesG, err := models.BuildChoiceScoreGraph(model)
+	packedG, err := models.BuildPackedScoreGraph(model)
 	if err != nil {
-		return nil, fmt.Errorf("build choice score graph: %w", err)
+		return nil, fmt.Errorf("build packed score graph: %w", err)
 	}
-	if err := save("score_choices", ChoiceScoreGraph, choicesG); err != nil {
+	if err := save("score_packed", PackedScoreGraph, packedG); err != nil {
 		return nil, err
 	}
 	tensors, shapes := map[string][]float32{}, map[string][]int64{}

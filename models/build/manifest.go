@@ -21,9 +21,10 @@ const (
 	GradGraph    = "train_grad.onnx"
 	ApplyGraph   = "train_apply.onnx"
 	ScoreGraph   = "score.onnx"
-	// ChoiceScoreGraph scores single-token choices of a context in one row;
-	// builds made before it lack it and score one row per choice.
-	ChoiceScoreGraph = "score_choices.onnx"
+	// PackedScoreGraph scores a context once with all its continuations
+	// packed after it; builds made before it lack it and score one row per
+	// continuation.
+	PackedScoreGraph = "score_packed.onnx"
 	InitFile         = "init.safetensors"
 	TokenizerFile    = "tokenizer.json"
 	// ConfigFile is the backbone's HF config.json, copied into builds.
