@@ -21,6 +21,7 @@ func init() {
 		parse: func(raw []byte) (Config, error) {
 			var outer struct {
 				TextConfig json.RawMessage `json:"text_config"`
+				TorchDType string          `json:"torch_dtype"`
 			}
 			if err := json.Unmarshal(raw, &outer); err != nil {
 				return Config{}, err
@@ -32,6 +33,9 @@ func init() {
 			c, err := parseGemma3Text(text)
 			if err != nil {
 				return c, fmt.Errorf("text_config: %w", err)
+			}
+			if c.DType == "" {
+				c.DType = outer.TorchDType
 			}
 			return c, nil
 		},

@@ -78,3 +78,46 @@ func languageModel(c *Config, w Weights) (Weights, error) {
 	}
 	return nil, fmt.Errorf("%s checkpoint has no language-model tensors (looked for names starting with %s)", c.Arch, strings.Join(want, " or "))
 }
+
+// CheckpointName is the name tensor name (as the decoder names it) has in
+// c's checkpoint: the same, except under a multimodal checkpoint's
+// language-model prefix.
+func CheckpointName(c Config, name string) string {
+	if c.TensorPrefix == "" {
+		return name
+	}
+	for _, p := range architectures[c.Arch].prefixes {
+		if p.model == c.TensorPrefix {
+			return p.checkpointName(name)
+		}
+	}
+	return name
+}
+
+// HFCheckpoint names lm, the language model's tensors, as c's checkpoint
+// does; for a multimodal checkpoint it adds the tensors of the model in
+// dir that are not part of the language model (vision tower, projector),
+// unchanged, so the result is the whole model again.
+func HFCheckpoint(c Config, dir string, lm map[string]*graph.Data) (map[string]*graph.Data, error) {
+	if c.TensorPrefix == "" {
+		return lm, nil
+	}
+	out := map[string]*graph.Data{}
+	for name, d := range lm {
+		out[CheckpointName(c, name)] = d
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("%s: the rest of the multimodal checkpoint (vision tower) comes from its model directory, and none is recorded", c.Arch)
+	}
+	all, err := OpenSafetensors(dir)
+	if err != nil {
+		return nil, err
+	}
+	lmHead := CheckpointName(c, "lm_head.")
+	for _, name := range all.Names() {
+		if !strings.HasPrefix(name, c.TensorPrefix) && !strings.HasPrefix(name, lmHead) {
+			out[name] = all[name]
+		}
+	}
+	return out, nil
+}
