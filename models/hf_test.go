@@ -114,6 +114,14 @@ func TestInspect(t *testing.T) {
 	assert.Equal(t, len(ExpectedTensors(c)), info.DTypes["bfloat16"])
 	assert.Equal(t, c.NumParams(), info.Params)
 	assert.Contains(t, info.String(), "LlamaForCausalLM")
+	assert.Empty(t, info.Warnings)
+
+	// A tokenizer with more ids than vocab_size (37) is warned about.
+	big := `{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "added_tokens": [{"id": 40, "content": "<eos>", "special": true}]}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(big), 0o644))
+	info, err = Inspect(dir)
+	require.NoError(t, err)
+	assert.Contains(t, info.String(), "warning: tokenizer.json has 41 ids but config.json's vocab_size is 37")
 }
 
 // TestGemma3MultimodalCheckpoint: the language model of a

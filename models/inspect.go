@@ -20,6 +20,18 @@ type ModelInfo struct {
 	Files         []string       `json:"files"`
 	TokenizerKind string         `json:"tokenizer_kind,omitempty"`
 	TokenizerSize int            `json:"tokenizer_vocab,omitempty"`
+	Warnings      []string       `json:"warnings,omitempty"`
+}
+
+// VocabWarning says what goes wrong when the tokenizer has more ids than
+// the model has embedding rows ("" when it has not; fewer is usual, the
+// rows beyond are padding).
+func VocabWarning(c Config, tokenizerSize int) string {
+	if tokenizerSize <= c.Vocab {
+		return ""
+	}
+	return fmt.Sprintf("tokenizer.json has %d ids but config.json's vocab_size is %d: ids %d and up have no embedding row, "+
+		"and text that tokenizes to them cannot be trained on or scored (use the model's own tokenizer)", tokenizerSize, c.Vocab, c.Vocab)
 }
 
 // Inspect reads a model directory's config, tensor headers and tokenizer.
@@ -43,6 +55,9 @@ func Inspect(dir string) (*ModelInfo, error) {
 		info.TokenizerKind, info.TokenizerSize, err = TokenizerSummary(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "tokenizer.json"), err)
+		}
+		if w := VocabWarning(c, info.TokenizerSize); w != "" {
+			info.Warnings = append(info.Warnings, w)
 		}
 	}
 	return info, nil
@@ -117,6 +132,9 @@ func (m *ModelInfo) String() string {
 	fmt.Fprintf(&b, "  weights       %s in %s\n", strings.Join(dts, ", "), strings.Join(m.Files, ", "))
 	if m.TokenizerKind != "" {
 		fmt.Fprintf(&b, "  tokenizer     %s, %d tokens\n", m.TokenizerKind, m.TokenizerSize)
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(&b, "  warning: %s\n", w)
 	}
 	return b.String()
 }
