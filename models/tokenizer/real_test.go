@@ -95,3 +95,30 @@ func TestApplyConfig(t *testing.T) {
 	assert.ErrorContains(t, tok.ApplyConfig([]byte(`{"eos_token": "<eot>"}`)), `eos_token "<eot>" is not in the tokenizer's vocabulary`)
 	assert.ErrorContains(t, tok.ApplyConfig([]byte(`{"eos_token": 5}`)), "eos_token: want a token string")
 }
+
+// TestUnicode16Classes: code points Unicode 15.1/16.0 made letters and
+// numbers are letters and numbers here, in the hand matcher and in rewritten
+// split patterns (inside and outside bracket classes).
+func TestUnicode16Classes(t *testing.T) {
+	for _, r := range []rune{0x1C89, 0xA7CB, 0x105C0, 0x10D4A, 0x13460, 0x2EBF0} {
+		assert.True(t, isLetter(r), "%U", r)
+		assert.False(t, isNumber(r), "%U", r)
+	}
+	for _, r := range []rune{0x10D40, 0x11BF0, 0x16130, 0x16D70, 0x1CCF0, 0x1E5F1} {
+		assert.True(t, isNumber(r), "%U", r)
+	}
+	assert.False(t, isLetter(0x10D40))
+	assert.False(t, isLetter(0x2EE5E), "unassigned after CJK Extension I")
+	assert.Equal(t, classLetter, classOf(0x10D4A))
+
+	assert.Equal(t, `a[^\r\n\p{L}`+classRanges(newLetters)+`\p{N}`+classRanges(newNumbers)+`]?[\p{L}`+classRanges(newLetters)+`]+|\p{Lu}|[\]\p{N}`+classRanges(newNumbers)+`]|\\p{L}`,
+		widenUnicodeClasses(`a[^\r\n\p{L}\p{N}]?\p{L}+|\p{Lu}|[\]\p{N}]|\\p{L}`))
+	m, err := compileRegex(`\p{N}{1,3}|[^\s\p{L}\p{N}]+|\p{L}+`)
+	require.NoError(t, err)
+	text := "ab\U00010D4A\U00010D4B!\U00016D70\U00016D71\U00016D72\U00016D73"
+	var parts []string
+	for _, p := range m.findAll(text) {
+		parts = append(parts, text[p[0]:p[1]])
+	}
+	assert.Equal(t, []string{"ab\U00010D4A\U00010D4B", "!", "\U00016D70\U00016D71\U00016D72", "\U00016D73"}, parts)
+}
