@@ -161,6 +161,7 @@ func TestForwardMatchesReference(t *testing.T) {
 						}
 					}
 				}
+				t.Logf("max |logit diff| %.2g, max |log-prob diff| %.2g", maxDiff, maxLogProbDiff)
 				tol := variant.tol
 				if c.Act == ActGELU {
 					tol = max(tol, 1e-5) // erf is float32 in every graph (see Activation)
