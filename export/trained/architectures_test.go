@@ -2,7 +2,6 @@ package trained
 
 import (
 	"bytes"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,17 +60,7 @@ func TestExportEveryArchitecture(t *testing.T) {
 			buildDir := filepath.Join(dir, "build")
 			man, err := build.Build(build.BuildOptions{ModelDir: modelDir, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: buildDir})
 			require.NoError(t, err)
-			trained, err := build.ReadTensors(filepath.Join(buildDir, build.InitFile))
-			require.NoError(t, err)
-			shapes := map[string][]int64{}
-			for _, p := range man.Params {
-				shapes[p.Name] = p.Shape
-				for i := range trained[p.Name] {
-					trained[p.Name][i] += float32(0.05 * math.Sin(float64(i+len(p.Name))))
-				}
-			}
-			ckpt := filepath.Join(dir, "trained.safetensors")
-			require.NoError(t, build.WriteTensors(ckpt, trained, shapes, nil))
+			trained, ckpt := fakeTrainedCheckpoint(t, buildDir, man)
 			g, err := graph.Build("ref", func(g *graph.Graph) {
 				g.Output("logits", models.BuildExtended(g, models.Model{Config: c, Weights: w, Ext: ext}).Logits)
 			})
