@@ -36,6 +36,9 @@ type hfCommon struct {
 	// sliding-window layers; nil SlidingWindow: no window.
 	SlidingWindow *int     `json:"sliding_window"`
 	LayerTypes    []string `json:"layer_types"`
+	// Read only to refuse: they change the math and are not built.
+	PartialRotaryFactor       *float64 `json:"partial_rotary_factor"`
+	UseBidirectionalAttention bool     `json:"use_bidirectional_attention"`
 }
 
 // hfDefaults is the defaults every HF config class shares; an
@@ -51,6 +54,12 @@ func intPtr(v int) *int { return &v }
 func (h hfCommon) toConfig(act string) (Config, error) {
 	if h.MLPBias {
 		return Config{}, fmt.Errorf("mlp_bias: true is not supported (the FFN projections would need biases)")
+	}
+	if h.PartialRotaryFactor != nil && *h.PartialRotaryFactor != 1 {
+		return Config{}, fmt.Errorf("partial_rotary_factor %g is not supported (RoPE on every head dimension only)", *h.PartialRotaryFactor)
+	}
+	if h.UseBidirectionalAttention {
+		return Config{}, fmt.Errorf("use_bidirectional_attention: true is not supported (causal decoders only)")
 	}
 	c := Config{
 		Vocab: h.VocabSize, Hidden: h.HiddenSize, Intermediate: h.IntermediateSize, Layers: h.NumHiddenLayers,

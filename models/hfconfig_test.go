@@ -165,6 +165,8 @@ func TestParseConfigRefusesByName(t *testing.T) {
 		{`{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"rope_type": "linear"}}`, "needs a factor"},
 		{`{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "mlp_bias": true}`, "mlp_bias"},
 		{`{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "hidden_act": "relu"}`, `activation "relu" is not supported`},
+		{`{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "partial_rotary_factor": 0.5}`, "partial_rotary_factor 0.5"},
+		{`{"architectures": ["Gemma3ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "use_bidirectional_attention": true}`, "use_bidirectional_attention"},
 		{`{"architectures": ["Gemma2ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "query_pre_attn_scalar": null}`, "query_pre_attn_scalar"},
 		{`{"architectures": ["Gemma3ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2, "layer_types": ["full_attention"]}`, "layer_types has 1 entries for num_hidden_layers 2"},
 		{`{"architectures": ["Gemma3ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 1, "layer_types": ["chunked_attention"]}`, `layer_types[0] "chunked_attention"`},
