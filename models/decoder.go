@@ -210,9 +210,9 @@ func softcap(x *graph.Value, cap float64) *graph.Value {
 }
 
 // ropeTables are cos/sin [seq, head_dim] (HF convention: frequencies
-// repeated over both halves), cut from [max_positions, head_dim] tables,
-// and cosQ/sinQ, the same times the query scale: scaling the query inside
-// RoPE costs no pass over the [.., seq, seq] scores.
+// repeated over both halves) and cosQ/sinQ, the same times the query scale:
+// scaling the query inside RoPE costs no pass over the [.., seq, seq]
+// scores.
 type ropeTables struct{ cos, sin, cosQ, sinQ *graph.Value }
 
 // ropeFor returns the tables of a local (sliding, with LocalRopeTheta) or
@@ -221,44 +221,53 @@ func (b *builder) ropeFor(local bool) *ropeTables {
 	if t, ok := b.ropes[local]; ok {
 		return t
 	}
-	hd, maxPos := b.c.HeadDim, b.c.MaxPositions
-	invFreq, name := ropeInvFreqs(hd, b.c.RopeTheta, b.c.RopeScaling), "rope"
+	invFreq, name := ropeInvFreqs(b.c.HeadDim, b.c.RopeTheta, b.c.RopeScaling), "rope"
 	if local {
-		invFreq, name = ropeInvFreqs(hd, b.c.LocalRopeTheta, RopeScaling{}), "rope_local"
+		invFreq, name = ropeInvFreqs(b.c.HeadDim, b.c.LocalRopeTheta, RopeScaling{}), "rope_local"
 	}
-	cos, sin := make([]float64, maxPos*hd), make([]float64, maxPos*hd)
-	for p := 0; p < maxPos; p++ {
+	t := &ropeTables{}
+	if b.dt == graph.Float64 {
+		t.cos, t.sin = b.ropeTablesFloat64(name, invFreq)
+	} else {
+		// HF multiplies positions by the float32 frequencies in float32 and
+		// takes cos/sin of that: the graph does the same, per step, rather
+		// than storing [max_positions, head_dim] tables (4 x 134 MB in every
+		// graph of a Gemma 3 with 131,072 positions).
+		hd := len(invFreq) * 2
+		freqs := make([]float32, hd)
 		for i, f := range invFreq {
-			// HF multiplies positions by the float32 frequencies in float32.
-			angle := float64(p) * float64(f)
-			if b.dt == graph.Float32 {
-				angle = float64(float32(p) * f)
-			}
-			for _, j := range []int{i, i + hd/2} {
-				cos[p*hd+j], sin[p*hd+j] = math.Cos(angle), math.Sin(angle)
-			}
+			freqs[i], freqs[i+hd/2] = f, f
 		}
+		ones := graph.Expand(graph.Scalar(b.g, graph.Float32, 1), graph.DimOf(b.ids, 1))
+		positions := graph.Unsqueeze(graph.CumSum(ones, 0, true, false), 1) // [seq, 1]: 0, 1, 2, ...
+		angle := graph.Mul(positions, graph.Const(b.g, graph.NewData([]int64{1, int64(hd)}, freqs)))
+		t.cos, t.sin = graph.Cos(angle), graph.Sin(angle)
 	}
-	table := func(name string, vals []float64) *graph.Value {
-		dims := []int64{int64(maxPos), int64(hd)}
-		var d *graph.Data
-		if b.dt == graph.Float64 {
-			d = graph.NewData(dims, vals)
-		} else {
-			f := make([]float32, len(vals))
-			for i, v := range vals {
-				f[i] = float32(v)
-			}
-			d = graph.NewData(dims, f)
-		}
-		full := b.g.Initializer(name, d)
-		return graph.SliceTo(full, 0, graph.ConstInts(b.g, 0), graph.DimOf(b.ids, 1))
-	}
-	t := &ropeTables{cos: table(name+".cos", cos), sin: table(name+".sin", sin)}
 	scale := graph.ScalarLike(t.cos, b.c.QueryScale)
 	t.cosQ, t.sinQ = graph.Mul(t.cos, scale), graph.Mul(t.sin, scale)
 	b.ropes[local] = t
 	return t
+}
+
+// ropeTablesFloat64 is cos/sin from exact float64 [max_positions, head_dim]
+// tables cut to the sequence: ONNX Runtime has no float64 Cos/Sin, and only
+// gradient checks build float64 graphs.
+func (b *builder) ropeTablesFloat64(name string, invFreq []float32) (cos, sin *graph.Value) {
+	hd, maxPos := 2*len(invFreq), b.c.MaxPositions
+	cosVals, sinVals := make([]float64, maxPos*hd), make([]float64, maxPos*hd)
+	for p := 0; p < maxPos; p++ {
+		for i, f := range invFreq {
+			angle := float64(p) * float64(f)
+			for _, j := range []int{i, i + hd/2} {
+				cosVals[p*hd+j], sinVals[p*hd+j] = math.Cos(angle), math.Sin(angle)
+			}
+		}
+	}
+	table := func(name string, vals []float64) *graph.Value {
+		full := b.g.Initializer(name, graph.NewData([]int64{int64(maxPos), int64(hd)}, vals))
+		return graph.SliceTo(full, 0, graph.ConstInts(b.g, 0), graph.DimOf(b.ids, 1))
+	}
+	return table(name+".cos", cosVals), table(name+".sin", sinVals)
 }
 
 // rope applies rotary embeddings to x [batch, heads, seq, hd]:
