@@ -221,10 +221,11 @@ func (b *builder) ropeFor(local bool) *ropeTables {
 	if t, ok := b.ropes[local]; ok {
 		return t
 	}
-	invFreq, name := ropeInvFreqs(b.c.HeadDim, b.c.RopeTheta, b.c.RopeScaling), "rope"
+	theta, name := b.c.RopeTheta, "rope"
 	if local {
-		invFreq, name = ropeInvFreqs(b.c.HeadDim, b.c.LocalRopeTheta, RopeScaling{}), "rope_local"
+		theta, name = b.c.LocalRopeTheta, "rope_local"
 	}
+	invFreq := ropeInvFreqs(b.c.HeadDim, theta, b.ropeScaling(local))
 	t := &ropeTables{}
 	if b.dt == graph.Float64 {
 		t.cos, t.sin = b.ropeTablesFloat64(name, invFreq)
@@ -243,10 +244,21 @@ func (b *builder) ropeFor(local bool) *ropeTables {
 		angle := graph.Mul(positions, graph.Const(b.g, graph.NewData([]int64{1, int64(hd)}, freqs)))
 		t.cos, t.sin = graph.Cos(angle), graph.Sin(angle)
 	}
+	if af := ropeAttentionFactor(b.ropeScaling(local)); af != 1 {
+		t.cos, t.sin = graph.Mul(t.cos, graph.ScalarLike(t.cos, af)), graph.Mul(t.sin, graph.ScalarLike(t.sin, af))
+	}
 	scale := graph.ScalarLike(t.cos, b.c.QueryScale)
 	t.cosQ, t.sinQ = graph.Mul(t.cos, scale), graph.Mul(t.sin, scale)
 	b.ropes[local] = t
 	return t
+}
+
+// ropeScaling is the RoPE scaling of local (unscaled) or global layers.
+func (b *builder) ropeScaling(local bool) RopeScaling {
+	if local {
+		return RopeScaling{}
+	}
+	return b.c.RopeScaling
 }
 
 // ropeTablesFloat64 is cos/sin from exact float64 [max_positions, head_dim]

@@ -46,11 +46,18 @@ func tinyConfigs() map[string]Config {
 	qwen2.Arch, qwen2.QKVBias, qwen2.SlidingWindow, qwen2.SlidingLayers = "Qwen2ForCausalLM", true, 2, []bool{false, true}
 	qwen3 := llama
 	qwen3.Arch, qwen3.QKNorm, qwen3.Tied, qwen3.RopeTheta = "Qwen3ForCausalLM", true, true, 1e6
+	// YaRN with frequency pairs 0 kept, 1 and 2 blended (ramp 1/3, 2/3) and
+	// 3 interpolated: correction dims 0.21 and 2.2 (theta 100, original
+	// context 16, beta_fast 2, beta_slow 0.2), rounded out to 0 and 3;
+	// cos/sin scaled by 1.2.
+	qwen3Yarn := qwen3
+	qwen3Yarn.RopeTheta = 100
+	qwen3Yarn.RopeScaling = RopeScaling{Type: RopeYarn, Factor: 4, OriginalMaxPositions: 16, BetaFast: 2, BetaSlow: 0.2, Truncate: true, AttentionFactor: 1.2}
 	gemma3 := gemma2
 	gemma3.Arch, gemma3.QKNorm, gemma3.AttnSoftcap, gemma3.FinalSoftcap = "Gemma3ForCausalLM", true, 0, 0
 	gemma3.RopeTheta, gemma3.LocalRopeTheta, gemma3.RopeScaling = 1e6, 10, RopeScaling{Type: RopeLinear, Factor: 8}
 	return map[string]Config{"llama-gqa-untied": llama, "llama-tied": llamaTied, "gemma-mqa": gemma, "gemma2": gemma2,
-		"llama3-rope": llama3, "llama-bias-gelu-linear": llamaBias, "mistral": mistral, "qwen2": qwen2, "qwen3": qwen3, "gemma3": gemma3}
+		"llama3-rope": llama3, "llama-bias-gelu-linear": llamaBias, "mistral": mistral, "qwen2": qwen2, "qwen3": qwen3, "qwen3-yarn": qwen3Yarn, "gemma3": gemma3}
 }
 
 // randomCheckpoint draws weights (std 0.3 so activations are not tiny) and

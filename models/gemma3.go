@@ -65,7 +65,7 @@ func parseGemma3Text(raw []byte) (Config, error) {
 	// transformers 5.x: rope_parameters per layer type.
 	var perType map[string]json.RawMessage
 	if !isJSONNull(h.RopeParameters) && json.Unmarshal(h.RopeParameters, &perType) == nil && perType["full_attention"] != nil {
-		local, err := parseRopeScaling("rope_parameters.sliding_attention", perType["sliding_attention"])
+		local, err := parseRopeScaling("rope_parameters.sliding_attention", perType["sliding_attention"], h.MaxPositionEmbeddings)
 		if err != nil {
 			return Config{}, err
 		}

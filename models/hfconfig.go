@@ -103,9 +103,9 @@ func (h hfCommon) toConfig(act string) (Config, error) {
 // config has it instead.
 func (h hfCommon) rope() (ropeSpec, error) {
 	if isJSONNull(h.RopeParameters) {
-		return parseRopeScaling("rope_scaling", h.RopeScaling)
+		return parseRopeScaling("rope_scaling", h.RopeScaling, h.MaxPositionEmbeddings)
 	}
-	return parseRopeScaling("rope_parameters", h.RopeParameters)
+	return parseRopeScaling("rope_parameters", h.RopeParameters, h.MaxPositionEmbeddings)
 }
 
 func isJSONNull(raw json.RawMessage) bool {

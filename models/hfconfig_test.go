@@ -101,6 +101,19 @@ func TestParseConfigFollowsHF(t *testing.T) {
 				assert.Equal(t, 128, c.HeadDim)
 				assert.Equal(t, RopeScaling{}, c.RopeScaling)
 			}},
+		{"Qwen3 with YaRN as its model card says", `{"architectures": ["Qwen3ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+			"max_position_embeddings": 40960, "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}}`,
+			func(t *testing.T, c Config) {
+				assert.Equal(t, RopeScaling{Type: RopeYarn, Factor: 4, OriginalMaxPositions: 32768, BetaFast: 32, BetaSlow: 1, Truncate: true,
+					AttentionFactor: 0.1*math.Log(4) + 1}, c.RopeScaling)
+			}},
+		{"YaRN with mscale and defaults from max_position_embeddings", `{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4,
+			"max_position_embeddings": 4096, "rope_scaling": {"type": "yarn", "factor": 40, "mscale": 1.0, "mscale_all_dim": 0.707, "beta_fast": 16, "truncate": false}}`,
+			func(t *testing.T, c Config) {
+				assert.Equal(t, 4096, c.RopeScaling.OriginalMaxPositions)
+				assert.Equal(t, [3]float64{16, 1, 0}, [3]float64{c.RopeScaling.BetaFast, c.RopeScaling.BetaSlow, map[bool]float64{true: 1}[c.RopeScaling.Truncate]})
+				assert.InDelta(t, (0.1*math.Log(40)+1)/(0.1*0.707*math.Log(40)+1), c.RopeScaling.AttentionFactor, 1e-12)
+			}},
 		{"Qwen3 head_dim defaults to 128", `{"architectures": ["Qwen3ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2}`,
 			func(t *testing.T, c Config) { assert.Equal(t, 128, c.HeadDim) }},
 		{"Mistral-7B-v0.1", `{"architectures": ["MistralForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336, "num_attention_heads": 32,
@@ -159,7 +172,7 @@ func TestParseConfigFollowsHF(t *testing.T) {
 // built is refused, naming the field and value.
 func TestParseConfigRefusesByName(t *testing.T) {
 	for _, tc := range []struct{ json, want string }{
-		{`{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}`, `rope_scaling: rope_scaling type "yarn" is not supported`},
+		{`{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"rope_type": "su", "factor": 4.0}}`, `rope_scaling: rope_scaling type "su" is not supported`},
 		{`{"architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"type": "longrope", "factor": 4.0}}`, `"longrope" is not supported`},
 		{`{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"rope_type": "llama3", "factor": 8.0}}`, "original_max_position_embeddings"},
 		{`{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"rope_type": "linear"}}`, "needs a factor"},

@@ -145,8 +145,8 @@ func ropeSummary(c Config) string {
 	switch r.Type {
 	case RopeLinear, RopeDynamic:
 		s = fmt.Sprintf(" (%s x%g)", r.Type, r.Factor)
-	case RopeLlama3:
-		s = fmt.Sprintf(" (llama3 x%g, original %d)", r.Factor, r.OriginalMaxPositions)
+	case RopeLlama3, RopeYarn:
+		s = fmt.Sprintf(" (%s x%g, original %d)", r.Type, r.Factor, r.OriginalMaxPositions)
 	}
 	if c.LocalRopeTheta > 0 {
 		s += fmt.Sprintf(", local layers θ=%g", c.LocalRopeTheta)

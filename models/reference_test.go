@@ -96,6 +96,17 @@ func refInvFreq(i, hd int, theta float64, s RopeScaling) float64 {
 		}
 		smooth := (old/wavelen - float32(s.LowFreqFactor)) / float32(s.HighFreqFactor-s.LowFreqFactor)
 		return float64((1-smooth)*f/float32(s.Factor) + smooth*f)
+	case "yarn":
+		// find_correction_range: the dimensions where beta_fast and
+		// beta_slow rotations fit the original context, floored/ceiled.
+		corr := func(rot float64) float64 {
+			return float64(hd) * math.Log(float64(s.OriginalMaxPositions)/(rot*2*math.Pi)) / (2 * math.Log(theta))
+		}
+		low, high := math.Max(math.Floor(corr(s.BetaFast)), 0), math.Min(math.Ceil(corr(s.BetaSlow)), float64(hd-1))
+		ramp := (float32(i) - float32(low)) / (float32(high) - float32(low))
+		ramp = float32(math.Min(math.Max(float64(ramp), 0), 1))
+		pos := float32(math.Pow(theta, float64(2*i)/float64(hd)))
+		return float64(1/(float32(s.Factor)*pos)*ramp + 1/pos*(1-ramp))
 	}
 	return float64(f)
 }
@@ -125,6 +136,9 @@ func (r *refModel) forward(ids []int64, mask []float64) [][]float64 {
 			}
 			theta := float64(pos) * inv
 			cs, sn := math.Cos(theta), math.Sin(theta)
+			if c.RopeScaling.Type == "yarn" && !(c.LocalRopeTheta > 0 && c.SlidingLayers[layer]) {
+				cs, sn = cs*c.RopeScaling.AttentionFactor, sn*c.RopeScaling.AttentionFactor
+			}
 			x1, x2 := x[i], x[i+hd/2]
 			out[i] = x1*cs - x2*sn
 			out[i+hd/2] = x2*cs + x1*sn
