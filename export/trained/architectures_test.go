@@ -2,6 +2,8 @@ package trained
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +54,12 @@ func TestExportEveryArchitecture(t *testing.T) {
 			require.NoError(t, models.WriteSafetensors(&buf, stored, nil))
 			require.NoError(t, os.WriteFile(filepath.Join(modelDir, "model.safetensors"), buf.Bytes(), 0o644))
 			require.NoError(t, os.WriteFile(filepath.Join(modelDir, build.ConfigFile), []byte(cfg), 0o644))
-			require.NoError(t, os.WriteFile(filepath.Join(modelDir, build.TokenizerFile), []byte(`{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}`), 0o644))
+			vocab := map[string]int{}
+			for i := range 32 {
+				vocab[fmt.Sprintf("t%d", i)] = i
+			}
+			tok, _ := json.Marshal(map[string]any{"model": map[string]any{"type": "BPE", "vocab": vocab, "merges": []string{}}})
+			require.NoError(t, os.WriteFile(filepath.Join(modelDir, build.TokenizerFile), tok, 0o644))
 			c, w, err := models.LoadModelDir(modelDir)
 			require.NoError(t, err)
 
