@@ -116,7 +116,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		key      string
 		v, limit int
-	}{{"num_hidden_layers", c.Layers, 10_000}, {"num_attention_heads", c.Heads, 10_000}, {"vocab_size", c.Vocab, 1 << 24}} {
+	}{{"num_hidden_layers", c.Layers, maxLayers}, {"num_attention_heads", c.Heads, 10_000}, {"vocab_size", c.Vocab, 1 << 24}} {
 		if f.v > f.limit {
 			errs = append(errs, fmt.Sprintf("%s %d is above nrgraph's limit of %d (a typo?)", f.key, f.v, f.limit))
 		}

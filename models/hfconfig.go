@@ -49,6 +49,10 @@ func hfDefaults() hfCommon {
 
 func intPtr(v int) *int { return &v }
 
+// maxLayers bounds num_hidden_layers before anything is sized by it (as
+// Config.Validate does afterwards).
+const maxLayers = 10_000
+
 // toConfig maps the common fields onto Config; act is the HF activation
 // name the architecture reads (hidden_act or hidden_activation).
 func (h hfCommon) toConfig(act string) (Config, error) {
@@ -129,6 +133,9 @@ func hfActivation(name string) (Act, error) {
 // slidingLayers returns which layers use the sliding window: layer_types
 // when the config lists them, else the architecture's rule.
 func (h hfCommon) slidingLayers(layers int, rule func(layer int) bool) ([]bool, error) {
+	if layers <= 0 || layers > maxLayers {
+		return nil, fmt.Errorf("num_hidden_layers must be in [1, %d], got %d", maxLayers, layers)
+	}
 	out := make([]bool, layers)
 	if h.LayerTypes != nil {
 		if len(h.LayerTypes) != layers {
