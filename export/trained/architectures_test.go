@@ -28,8 +28,10 @@ func TestExportEveryArchitecture(t *testing.T) {
 	for name, cfg := range map[string]string{
 		"llama3":  `{"architectures": ["LlamaForCausalLM"], ` + dims + `, "rope_scaling": {"rope_type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_position_embeddings": 64}}`,
 		"qwen2":   `{"architectures": ["Qwen2ForCausalLM"], ` + dims + `, "use_sliding_window": true, "sliding_window": 3, "max_window_layers": 1}`,
-		"qwen3":   `{"architectures": ["Qwen3ForCausalLM"], ` + dims + `, "tie_word_embeddings": true}`,
+		"qwen3":   `{"architectures": ["Qwen3ForCausalLM"], ` + dims + `, "tie_word_embeddings": true, "rope_scaling": {"rope_type": "yarn", "factor": 4, "original_max_position_embeddings": 16}}`,
 		"mistral": `{"architectures": ["MistralForCausalLM"], ` + dims + `, "sliding_window": 3}`,
+		"gemma":   `{"architectures": ["GemmaForCausalLM"], ` + dims + `}`,
+		"gemma2":  `{"architectures": ["Gemma2ForCausalLM"], ` + dims + `, "sliding_window": 3}`,
 		"gemma3-multimodal": `{"architectures": ["Gemma3ForConditionalGeneration"], "text_config": {` + dims +
 			`, "sliding_window": 3, "sliding_window_pattern": 2, "rope_scaling": {"rope_type": "linear", "factor": 8}}}`,
 	} {
