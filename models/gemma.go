@@ -10,21 +10,13 @@ func init() {
 		parse: func(raw []byte) (Config, error) {
 			h := gemmaDefaults()
 			h.VocabSize, h.HiddenSize, h.IntermediateSize, h.NumHiddenLayers, h.NumAttentionHeads, h.NumKeyValueHeads = 256000, 3072, 24576, 28, 16, 16
-			h.HiddenAct, h.HiddenActivation = "", ""
 			if err := json.Unmarshal(raw, &h); err != nil {
 				return Config{}, err
 			}
-			act := h.HiddenActivation
-			if act == "" {
-				act = h.HiddenAct
-			}
-			if act == "" || act == "gelu" {
-				// transformers' Gemma reads a missing activation and the
-				// original checkpoints' "gelu" as the tanh approximation
-				// the models were trained with.
-				act = "gelu_pytorch_tanh"
-			}
-			c, err := h.toConfig(act)
+			// transformers' GemmaMLP reads hidden_activation and, when it
+			// is unset, ignores hidden_act (the original checkpoints'
+			// "gelu") for the tanh approximation they were trained with.
+			c, err := h.toConfig(h.HiddenActivation)
 			c.NormPlusOne, c.EmbedScale = true, true
 			return c, err
 		},
