@@ -10,7 +10,7 @@ ORT_LIB   := $(CACHE)/onnxruntime-1.24.3/libonnxruntime.so.1
 BIN       := bin/nrgraph
 export NRGRAPH_CACHE := $(CACHE)
 
-.PHONY: all build ort ort-node bench-deps test test-mpi vet demo bench generate fuzz clean doctor corpora embedded repro ablations
+.PHONY: all build ort ort-node real-tokenizers bench-deps test test-mpi vet demo bench generate fuzz clean doctor corpora embedded repro ablations
 
 all: build
 
@@ -23,6 +23,10 @@ ort: $(ORT_LIB)
 ort-node:
 	./scripts/install-ort-node.sh "$(CACHE)"
 
+# The real Llama 3 / Gemma 3 / Qwen3 tokenizers the tokenizer goldens check.
+real-tokenizers:
+	./scripts/install-real-tokenizers.sh "$(CACHE)"
+
 build:
 	$(GO) build -o $(BIN) ./cmd/nrgraph
 
@@ -30,7 +34,7 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
-test: ort ort-node vet
+test: ort ort-node real-tokenizers vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Data-parallel training over MPI (needs Open MPI: apt-get install

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
@@ -240,7 +241,9 @@ func expandTextInputs(inputs []string) ([]string, error) {
 }
 
 // ForEachDocument streams documents: each line of a .jsonl file (its string
-// field), or each other file whole. An fn error stops the walk and is
+// field), or each other file whole. Invalid UTF-8 becomes U+FFFD (one per
+// maximal ill-formed sequence, as Python's errors="replace"): HF's
+// tokenizers only ever see valid text. An fn error stops the walk and is
 // returned.
 func ForEachDocument(files []string, field string, fn func(text string) error) error {
 	for _, p := range files {
@@ -257,6 +260,9 @@ func ForEachDocument(files []string, field string, fn func(text string) error) e
 					line++
 					var rec map[string]json.RawMessage
 					var text string
+					if !utf8.Valid(raw) {
+						raw = []byte(tokenizer.LossyUTF8(raw))
+					}
 					if jerr := json.Unmarshal(raw, &rec); jerr != nil {
 						f.Close()
 						return fmt.Errorf("%s:%d: %v", p, line, jerr)
@@ -286,7 +292,7 @@ func ForEachDocument(files []string, field string, fn func(text string) error) e
 				f.Close()
 				return fmt.Errorf("%s: %w", p, err)
 			}
-			if err := fn(string(raw)); err != nil {
+			if err := fn(tokenizer.LossyUTF8(raw)); err != nil {
 				f.Close()
 				return err
 			}

@@ -80,6 +80,13 @@ func gradCases() []gradCase {
 		un("Relu", graph.Relu, signedAwayFromZero),
 		un("Sigmoid", graph.Sigmoid, nil),
 		un("Tanh", graph.Tanh, nil),
+		// ORT's CPU provider has no float64 Cos/Sin kernels: through float32.
+		{name: "Cos", op: "Cos", ins: []inSpec{f64(2, 3)}, h: 1e-2, tol: 1e-3, build: func(in []*graph.Value) *graph.Value {
+			return graph.Cast(graph.Cos(graph.Cast(in[0], graph.Float32)), graph.Float64)
+		}},
+		{name: "Sin", op: "Sin", ins: []inSpec{f64(2, 3)}, h: 1e-2, tol: 1e-3, build: func(in []*graph.Value) *graph.Value {
+			return graph.Cast(graph.Sin(graph.Cast(in[0], graph.Float32)), graph.Float64)
+		}},
 		{name: "Erf", op: "Erf", ins: []inSpec{f64(2, 3)}, h: 1e-2, tol: 1e-3, build: func(in []*graph.Value) *graph.Value {
 			return graph.Cast(graph.Erf(graph.Cast(in[0], graph.Float32)), graph.Float64)
 		}},

@@ -27,7 +27,7 @@ var opTable = map[string]opDef{
 	// Elementwise, one input.
 	"Sqrt": {1, 1, inferFloatUnary}, "Reciprocal": {1, 1, inferFloatUnary}, "Exp": {1, 1, inferFloatUnary},
 	"Log": {1, 1, inferFloatUnary}, "Relu": {1, 1, inferFloatUnary}, "Sigmoid": {1, 1, inferFloatUnary},
-	"Tanh": {1, 1, inferFloatUnary}, "Erf": {1, 1, inferFloatUnary},
+	"Tanh": {1, 1, inferFloatUnary}, "Erf": {1, 1, inferFloatUnary}, "Cos": {1, 1, inferFloatUnary}, "Sin": {1, 1, inferFloatUnary},
 	"Neg": {1, 1, inferNumericUnary}, "Abs": {1, 1, inferNumericUnary}, "Sign": {1, 1, inferNumericUnary},
 	"Not":      {1, 1, inferNot},
 	"Identity": {1, 1, inferIdentity},

@@ -78,6 +78,12 @@ func Tanh(x *Value) *Value { return add1("Tanh", []*Value{x}, nil) }
 // Erf is the error function of x, elementwise.
 func Erf(x *Value) *Value { return add1("Erf", []*Value{x}, nil) }
 
+// Cos is the cosine of x (radians), elementwise.
+func Cos(x *Value) *Value { return add1("Cos", []*Value{x}, nil) }
+
+// Sin is the sine of x (radians), elementwise.
+func Sin(x *Value) *Value { return add1("Sin", []*Value{x}, nil) }
+
 // Not is the logical negation of bool x, elementwise.
 func Not(x *Value) *Value { return add1("Not", []*Value{x}, nil) }
 

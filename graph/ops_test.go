@@ -160,7 +160,9 @@ func refRows() []refRow {
 		unaryRow("Sigmoid float32", float32Tol, in32(2, 3).with(scaled), graph.Sigmoid, nd.Sigmoid),
 		unaryRow("Tanh", transcendentalTol, in64(2, 3).with(scaled), graph.Tanh, math.Tanh),
 		unaryRow("Tanh float32", float32Tol, in32(2, 3).with(scaled), graph.Tanh, math.Tanh),
-		// ORT's CPU provider has no float64 Erf kernel, so Erf is checked in float32 only.
+		// ORT's CPU provider has no float64 Erf, Cos or Sin kernels: float32 only.
+		unaryRow("Cos float32", float32Tol, in32(2, 3).with(scaled), graph.Cos, math.Cos),
+		unaryRow("Sin float32", float32Tol, in32(2, 3).with(scaled), graph.Sin, math.Sin),
 		unaryRow("Erf float32", float32Tol, in32(2, 3).with(scaled), graph.Erf, math.Erf),
 		unaryRow("Identity", exactTol, in64(2, 3), graph.Identity, identity),
 		unaryRow("Identity bool", exactTol, inBool(4), graph.Identity, identity),

@@ -93,6 +93,14 @@ var vjpTable = map[string]vjpRule{
 		x := n.Inputs[0]
 		return []*Value{Mul(gy[0], Mul(ScalarLike(x, 2/math.Sqrt(math.Pi)), Exp(Neg(Mul(x, x)))))}
 	},
+	// y = cos(x) -> gx = -g*sin(x)
+	"Cos": func(n *Node, gy []*Value, need []bool) []*Value {
+		return []*Value{Neg(Mul(gy[0], Sin(n.Inputs[0])))}
+	},
+	// y = sin(x) -> gx = g*cos(x)
+	"Sin": func(n *Node, gy []*Value, need []bool) []*Value {
+		return []*Value{Mul(gy[0], Cos(n.Inputs[0]))}
+	},
 	// y = x -> gx = g
 	"Identity": func(n *Node, gy []*Value, need []bool) []*Value { return []*Value{gy[0]} },
 	// y = cast(x) -> gx = cast(g) back to x's dtype

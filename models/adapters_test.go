@@ -73,17 +73,18 @@ func requireBitIdentical(t *testing.T, want, got []float64) {
 // exactly the plain backbone's logits (output matrix / LoRA B are zero),
 // and so does every method with GatesOff.
 func TestNeutralAtInitAndGatesOff(t *testing.T) {
-	c := tinyConfigs()["llama-gqa-untied"]
-	w, _ := randomCheckpoint(c, 5, false)
-	backbone := backboneLogits(t, c, w)
-	for _, method := range Methods {
-		t.Run(string(method), func(t *testing.T) {
-			ext, err := DefaultExtension(method)
-			require.NoError(t, err)
-			requireBitIdentical(t, backbone, logitsOf(t, Model{Config: c, Weights: w, Ext: ext}))
-			ext.GatesOff = true
-			requireBitIdentical(t, backbone, logitsOf(t, Model{Config: c, Weights: w, Ext: ext}))
-		})
+	for name, c := range tinyConfigs() {
+		w, _ := randomCheckpoint(c, 5, false)
+		backbone := backboneLogits(t, c, w)
+		for _, method := range Methods {
+			t.Run(name+"/"+string(method), func(t *testing.T) {
+				ext, err := DefaultExtension(method)
+				require.NoError(t, err)
+				requireBitIdentical(t, backbone, logitsOf(t, Model{Config: c, Weights: w, Ext: ext}))
+				ext.GatesOff = true
+				requireBitIdentical(t, backbone, logitsOf(t, Model{Config: c, Weights: w, Ext: ext}))
+			})
+		}
 	}
 }
 

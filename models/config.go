@@ -22,7 +22,10 @@ type Act string
 const (
 	// ActSiLU is x·σ(x) (Llama's "silu").
 	ActSiLU Act = "silu"
-	// ActGELUTanh is GELU's tanh approximation (Gemma's "gelu_pytorch_tanh").
+	// ActGELU is exact GELU x·Φ(x) (HF "gelu").
+	ActGELU Act = "gelu"
+	// ActGELUTanh is GELU's tanh approximation (HF "gelu_pytorch_tanh",
+	// "gelu_new").
 	ActGELUTanh Act = "gelu_tanh"
 )
 
@@ -43,21 +46,43 @@ type Config struct {
 	MaxPositions int
 	Tied         bool // lm_head shares the embedding matrix
 	Act          Act  // FFN activation
+	// RopeScaling rescales the RoPE frequencies (of the global layers
+	// when LocalRopeTheta is set).
+	RopeScaling RopeScaling `json:",omitempty"`
+	// LocalRopeTheta is the RoPE base of the sliding-window layers, which
+	// then use no scaling (Gemma 3); 0: every layer uses RopeTheta.
+	LocalRopeTheta float64 `json:",omitempty"`
+	// QKVBias: q/k/v projections have biases (Qwen2, Llama attention_bias);
+	// OutBias: so does o_proj (Llama attention_bias).
+	QKVBias bool `json:",omitempty"`
+	OutBias bool `json:",omitempty"`
+	// QKNorm: RMSNorm over head_dim on queries and keys before RoPE
+	// (Qwen3, Gemma 3), scaled like the other norms (NormPlusOne).
+	QKNorm bool `json:",omitempty"`
 	// Gemma family.
 	NormPlusOne bool // RMSNorm scales by (1 + w)
 	EmbedScale  bool // embeddings multiplied by sqrt(d)
 	// Gemma 2.
-	PostNorms     bool    // extra norms after attention and FFN
-	AttnSoftcap   float64 // 0: none
-	FinalSoftcap  float64 // 0: none
-	QueryScale    float64 // multiplier of q·k (1/sqrt(head_dim) by default)
-	SlidingWindow int     // 0: none; else on even layers (HF Gemma2)
+	PostNorms    bool    // extra norms after attention and FFN
+	AttnSoftcap  float64 // 0: none
+	FinalSoftcap float64 // 0: none
+	QueryScale   float64 // multiplier of q·k (1/sqrt(head_dim) by default)
+	// SlidingWindow restricts attention to the last SlidingWindow keys
+	// (i - j < window) on the layers SlidingLayers marks; 0: none.
+	SlidingWindow int
+	SlidingLayers []bool `json:",omitempty"`
+	// TensorPrefix is where a multimodal checkpoint stores the language
+	// model ("language_model.model."); tensors are named here as in a
+	// plain causal LM ("model.layers.0...").
+	TensorPrefix string `json:",omitempty"`
 	// DType is the checkpoint's weight dtype ("float32", "bfloat16", ...).
 	DType string
 }
 
 // IsSliding reports whether layer uses sliding-window attention.
-func (c Config) IsSliding(layer int) bool { return c.SlidingWindow > 0 && layer%2 == 0 }
+func (c Config) IsSliding(layer int) bool {
+	return c.SlidingWindow > 0 && layer < len(c.SlidingLayers) && c.SlidingLayers[layer]
+}
 
 // Validate checks internal consistency.
 func (c Config) Validate() error {
@@ -91,7 +116,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		key      string
 		v, limit int
-	}{{"num_hidden_layers", c.Layers, 10_000}, {"num_attention_heads", c.Heads, 10_000}, {"vocab_size", c.Vocab, 1 << 24}} {
+	}{{"num_hidden_layers", c.Layers, maxLayers}, {"num_attention_heads", c.Heads, 10_000}, {"vocab_size", c.Vocab, 1 << 24}} {
 		if f.v > f.limit {
 			errs = append(errs, fmt.Sprintf("%s %d is above nrgraph's limit of %d (a typo?)", f.key, f.v, f.limit))
 		}
@@ -100,8 +125,14 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Sprintf("hidden_size %d, intermediate_size %d, num_hidden_layers %d, vocab_size %d make %.3g parameters, above nrgraph's limit of %.0e (a typo?)",
 			c.Hidden, c.Intermediate, c.Layers, c.Vocab, n, float64(MaxParams)))
 	}
-	if c.Act != ActSiLU && c.Act != ActGELUTanh {
-		errs = append(errs, fmt.Sprintf("activation %q is not supported (silu, gelu_pytorch_tanh)", c.Act))
+	if c.Act != ActSiLU && c.Act != ActGELU && c.Act != ActGELUTanh {
+		errs = append(errs, fmt.Sprintf("activation %q is not supported (%s, %s, %s)", c.Act, ActSiLU, ActGELU, ActGELUTanh))
+	}
+	if (c.SlidingWindow > 0 || c.LocalRopeTheta > 0) && len(c.SlidingLayers) != c.Layers {
+		errs = append(errs, fmt.Sprintf("sliding-window layer pattern has %d entries for %d layers", len(c.SlidingLayers), c.Layers))
+	}
+	if err := c.RopeScaling.validate(); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid %s config: %s", c.Arch, strings.Join(errs, "; "))
@@ -127,6 +158,15 @@ func (c Config) numParamsFloat() float64 {
 func (c Config) NumParams() int64 {
 	d, f, hd := int64(c.Hidden), int64(c.Intermediate), int64(c.HeadDim)
 	attn := d*int64(c.Heads)*hd*2 + d*int64(c.KVHeads)*hd*2
+	if c.QKVBias {
+		attn += int64(c.Heads+2*c.KVHeads) * hd
+	}
+	if c.OutBias {
+		attn += d
+	}
+	if c.QKNorm {
+		attn += 2 * hd
+	}
 	norms := int64(2)
 	if c.PostNorms {
 		norms = 4
@@ -145,6 +185,9 @@ type architecture struct {
 	parse func(raw []byte) (Config, error)
 	// tensors lists every checkpoint tensor with its [out, in]-style HF shape.
 	tensors func(c Config) []TensorSpec
+	// prefixes are where multimodal checkpoints store the language model,
+	// tried in order; nil: tensors are named as tensors says.
+	prefixes []tensorPrefix
 }
 
 // TensorSpec is a checkpoint tensor the architecture expects.
@@ -209,73 +252,10 @@ func ExpectedTensors(c Config) []TensorSpec {
 	return architectures[c.Arch].tensors(c)
 }
 
-// hfCommon is the config.json fields shared by the Llama family.
-type hfCommon struct {
-	VocabSize             int     `json:"vocab_size"`
-	HiddenSize            int     `json:"hidden_size"`
-	IntermediateSize      int     `json:"intermediate_size"`
-	NumHiddenLayers       int     `json:"num_hidden_layers"`
-	NumAttentionHeads     int     `json:"num_attention_heads"`
-	NumKeyValueHeads      int     `json:"num_key_value_heads"`
-	HeadDim               int     `json:"head_dim"`
-	RMSNormEps            float64 `json:"rms_norm_eps"`
-	RopeTheta             float64 `json:"rope_theta"`
-	MaxPositionEmbeddings int     `json:"max_position_embeddings"`
-	TieWordEmbeddings     *bool   `json:"tie_word_embeddings"`
-	HiddenAct             string  `json:"hidden_act"`
-	HiddenActivation      string  `json:"hidden_activation"`
-	TorchDType            string  `json:"torch_dtype"`
-	RopeScaling           any     `json:"rope_scaling"`
-}
-
-func (h hfCommon) toConfig(defaultTied bool) (Config, error) {
-	if h.RopeScaling != nil {
-		return Config{}, fmt.Errorf("rope_scaling is not supported yet")
-	}
-	c := Config{
-		Vocab: h.VocabSize, Hidden: h.HiddenSize, Intermediate: h.IntermediateSize, Layers: h.NumHiddenLayers,
-		Heads: h.NumAttentionHeads, KVHeads: h.NumKeyValueHeads, HeadDim: h.HeadDim, RMSEps: h.RMSNormEps,
-		RopeTheta: h.RopeTheta, MaxPositions: h.MaxPositionEmbeddings, Tied: defaultTied, DType: h.TorchDType,
-	}
-	if h.TieWordEmbeddings != nil {
-		c.Tied = *h.TieWordEmbeddings
-	}
-	if c.KVHeads == 0 {
-		c.KVHeads = c.Heads
-	}
-	if c.HeadDim == 0 && c.Heads > 0 {
-		c.HeadDim = c.Hidden / c.Heads
-	}
-	if c.RMSEps == 0 {
-		c.RMSEps = 1e-6
-	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10000
-	}
-	if c.MaxPositions == 0 {
-		c.MaxPositions = 2048
-	}
-	act := h.HiddenActivation
-	if act == "" {
-		act = h.HiddenAct
-	}
-	switch act {
-	case "silu", "swish", "":
-		c.Act = ActSiLU
-	case "gelu_pytorch_tanh", "gelu_tanh", "gelu":
-		// HF Gemma maps "gelu" to the tanh approximation too.
-		c.Act = ActGELUTanh
-	default:
-		c.Act = Act(act)
-	}
-	if c.HeadDim > 0 {
-		c.QueryScale = 1 / math.Sqrt(float64(c.HeadDim))
-	}
-	return c, nil
-}
-
-// blockTensors lists the per-layer tensors of the Llama family.
-func blockTensors(c Config, extraNorms []string) []TensorSpec {
+// blockTensors lists the per-layer tensors of the Llama family: the
+// projections, their optional biases and q/k norms, the two norms every
+// block has and the architecture's extra ones.
+func blockTensors(c Config, extraNorms ...string) []TensorSpec {
 	d, f, hd := int64(c.Hidden), int64(c.Intermediate), int64(c.HeadDim)
 	var out []TensorSpec
 	for i := 0; i < c.Layers; i++ {
@@ -291,6 +271,18 @@ func blockTensors(c Config, extraNorms []string) []TensorSpec {
 			TensorSpec{p + "mlp.up_proj.weight", []int64{f, d}},
 			TensorSpec{p + "mlp.down_proj.weight", []int64{d, f}},
 		)
+		if c.QKVBias {
+			out = append(out,
+				TensorSpec{p + "self_attn.q_proj.bias", []int64{int64(c.Heads) * hd}},
+				TensorSpec{p + "self_attn.k_proj.bias", []int64{int64(c.KVHeads) * hd}},
+				TensorSpec{p + "self_attn.v_proj.bias", []int64{int64(c.KVHeads) * hd}})
+		}
+		if c.OutBias {
+			out = append(out, TensorSpec{p + "self_attn.o_proj.bias", []int64{d}})
+		}
+		if c.QKNorm {
+			out = append(out, TensorSpec{p + "self_attn.q_norm.weight", []int64{hd}}, TensorSpec{p + "self_attn.k_norm.weight", []int64{hd}})
+		}
 		for _, n := range extraNorms {
 			out = append(out, TensorSpec{p + n + ".weight", []int64{d}})
 		}

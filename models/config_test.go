@@ -55,6 +55,11 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add(llamaConfigJSON(f, map[string]any{"architectures": []string{"Gemma2ForCausalLM"}, "sliding_window": 64, "attn_logit_softcapping": 50.0}))
 	f.Add(llamaConfigJSON(f, map[string]any{"num_hidden_layers": 1000000000}))
 	f.Add([]byte(`{"architectures":["LlamaForCausalLM"],"vocab_size":1e9}`))
+	f.Add(llamaConfigJSON(f, map[string]any{"architectures": []string{"Gemma2ForCausalLM"}, "num_hidden_layers": 1000000000}))
+	f.Add(llamaConfigJSON(f, map[string]any{"rope_scaling": map[string]any{"rope_type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_position_embeddings": 64}}))
+	f.Add(llamaConfigJSON(f, map[string]any{"architectures": []string{"Qwen2ForCausalLM"}, "use_sliding_window": true, "sliding_window": 4, "max_window_layers": 1}))
+	f.Add(llamaConfigJSON(f, map[string]any{"architectures": []string{"Qwen3ForCausalLM"}, "rope_scaling": map[string]any{"rope_type": "yarn", "factor": 4}}))
+	f.Add([]byte(`{"architectures":["Gemma3ForConditionalGeneration"],"text_config":{"num_hidden_layers":2,"layer_types":["sliding_attention","full_attention"],"rope_parameters":{"full_attention":{"rope_type":"linear","factor":8}}}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		c, err := ParseConfig("config.json", raw)
 		if err != nil {

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/nrgraph/nrgraph/graph"
 )
@@ -88,13 +89,11 @@ type builder struct {
 	fwd  *Forward
 	ids  *graph.Value
 	ref  *graph.Value
-	cos  *graph.Value // [seq, head_dim]
-	sin  *graph.Value
-	// cosQ and sinQ are cos and sin times the query scale: scaling the
-	// query inside RoPE costs no pass over the [.., seq, seq] scores.
-	cosQ, sinQ *graph.Value
-	masks      map[int]*graph.Value // window -> additive causal + key-padding mask [batch, 1, seq, seq]
-	keyPad     *graph.Value         // [batch, 1, 1, seq] additive
+	// ropes holds the RoPE tables of the global layers (false) and, with
+	// LocalRopeTheta, of the local ones (true).
+	ropes  map[bool]*ropeTables
+	masks  map[int]*graph.Value // window -> additive causal + key-padding mask [batch, 1, seq, seq]
+	keyPad *graph.Value         // [batch, 1, 1, seq] additive
 	// positions and segments are the packed inputs (nil unless Packed).
 	positions, segments *graph.Value
 }
@@ -102,7 +101,7 @@ type builder struct {
 // BuildForward adds the decoder's forward pass to g. Like all graph
 // builders it panics with a *graph.Error on failure (use graph.Build).
 func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *Forward {
-	b := &builder{g: g, c: c, w: w, opts: opts, dt: opts.ComputeDType, masks: map[int]*graph.Value{}}
+	b := &builder{g: g, c: c, w: w, opts: opts, dt: opts.ComputeDType, masks: map[int]*graph.Value{}, ropes: map[bool]*ropeTables{}}
 	if b.dt == graph.InvalidDType {
 		b.dt = graph.Float32
 	}
@@ -122,7 +121,6 @@ func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *For
 		h = graph.Mul(h, graph.ScalarLike(h, roundTo(b.dt, math.Sqrt(float64(c.Hidden)))))
 	}
 	b.ref = h
-	b.ropeTables()
 	b.keyPad = graph.Mul(graph.Sub(graph.ScalarLike(mask, 1), mask), graph.ScalarLike(mask, maskValue))
 	b.keyPad = graph.Cast(graph.Unsqueeze(b.keyPad, 1, 2), b.dt)
 
@@ -189,9 +187,22 @@ func Linear(x, w *graph.Value, out int64) *graph.Value {
 	return graph.ReshapeLike(y, target, x)
 }
 
-// linear is a named projection of the block, open to extensions (LoRA).
-func (b *builder) linear(bc *BlockContext, x *graph.Value, name string, out int64) *graph.Value {
-	y := b.linearW(x, b.param(name), out)
+// linearBias is Linear plus a bias [out], added inside the GEMM.
+func linearBias(x, w, bias *graph.Value, out int64) *graph.Value {
+	in := x.Shape[x.Rank()-1].MustStatic()
+	y := graph.Gemm(graph.Reshape(x, -1, in), w, bias, graph.GemmOptions{TransB: true})
+	return graph.ReshapeLike(y, append(x.Shape[:x.Rank()-1].Clone(), graph.D(out)), x)
+}
+
+// linear is a named projection of the block, open to extensions (LoRA);
+// with bias, the checkpoint's NAME.bias (NAME without .weight) is added.
+func (b *builder) linear(bc *BlockContext, x *graph.Value, name string, out int64, bias bool) *graph.Value {
+	var y *graph.Value
+	if bias {
+		y = linearBias(x, b.param(name), b.param(strings.TrimSuffix(name, ".weight")+".bias"), out)
+	} else {
+		y = b.linearW(x, b.param(name), out)
+	}
 	if b.opts.Extension != nil {
 		y = b.opts.Extension.Linear(bc, name, x, y)
 	}
@@ -213,45 +224,86 @@ func softcap(x *graph.Value, cap float64) *graph.Value {
 	return graph.Mul(graph.Tanh(graph.Div(x, graph.ScalarLike(x, cap))), graph.ScalarLike(x, cap))
 }
 
-// ropeTables makes cos/sin [seq, head_dim] (HF convention: frequencies
-// repeated over both halves), cut from [max_positions, head_dim] tables.
-func (b *builder) ropeTables() {
-	hd, maxPos := b.c.HeadDim, b.c.MaxPositions
-	cos, sin := make([]float64, maxPos*hd), make([]float64, maxPos*hd)
+// ropeTables are cos/sin [seq, head_dim] (HF convention: frequencies
+// repeated over both halves) and cosQ/sinQ, the same times the query scale:
+// scaling the query inside RoPE costs no pass over the [.., seq, seq]
+// scores.
+type ropeTables struct{ cos, sin, cosQ, sinQ *graph.Value }
+
+// ropeFor returns the tables of a local (sliding, with LocalRopeTheta) or
+// global layer, made on first use.
+func (b *builder) ropeFor(local bool) *ropeTables {
+	if t, ok := b.ropes[local]; ok {
+		return t
+	}
+	theta, name := b.c.RopeTheta, "rope"
+	if local {
+		theta, name = b.c.LocalRopeTheta, "rope_local"
+	}
+	invFreq := ropeInvFreqs(b.c.HeadDim, theta, b.ropeScaling(local))
+	t := &ropeTables{}
+	if b.dt == graph.Float64 {
+		t.cos, t.sin = b.ropeTablesFloat64(name, invFreq)
+	} else {
+		// HF multiplies positions by the float32 frequencies in float32 and
+		// takes cos/sin of that: the graph does the same, per step, rather
+		// than storing [max_positions, head_dim] tables (4 x 134 MB in every
+		// graph of a Gemma 3 with 131,072 positions).
+		hd := len(invFreq) * 2
+		freqs := make([]float32, hd)
+		for i, f := range invFreq {
+			freqs[i], freqs[i+hd/2] = f, f
+		}
+		var positions *graph.Value
+		if b.positions != nil {
+			// Packed rows: each token's own position, [batch, 1, seq, 1].
+			positions = graph.Unsqueeze(graph.Unsqueeze(graph.Cast(b.positions, graph.Float32), 2), 1)
+		} else {
+			ones := graph.Expand(graph.Scalar(b.g, graph.Float32, 1), graph.DimOf(b.ids, 1))
+			positions = graph.Unsqueeze(graph.CumSum(ones, 0, true, false), 1) // [seq, 1]: 0, 1, 2, ...
+		}
+		angle := graph.Mul(positions, graph.Const(b.g, graph.NewData([]int64{1, int64(hd)}, freqs)))
+		t.cos, t.sin = graph.Cos(angle), graph.Sin(angle)
+	}
+	if af := ropeAttentionFactor(b.ropeScaling(local)); af != 1 {
+		t.cos, t.sin = graph.Mul(t.cos, graph.ScalarLike(t.cos, af)), graph.Mul(t.sin, graph.ScalarLike(t.sin, af))
+	}
+	scale := graph.ScalarLike(t.cos, b.c.QueryScale)
+	t.cosQ, t.sinQ = graph.Mul(t.cos, scale), graph.Mul(t.sin, scale)
+	b.ropes[local] = t
+	return t
+}
+
+// ropeScaling is the RoPE scaling of local (unscaled) or global layers.
+func (b *builder) ropeScaling(local bool) RopeScaling {
+	if local {
+		return RopeScaling{}
+	}
+	return b.c.RopeScaling
+}
+
+// ropeTablesFloat64 is cos/sin from exact float64 [max_positions, head_dim]
+// tables cut to the sequence: ONNX Runtime has no float64 Cos/Sin, and only
+// gradient checks build float64 graphs.
+func (b *builder) ropeTablesFloat64(name string, invFreq []float32) (cos, sin *graph.Value) {
+	hd, maxPos := 2*len(invFreq), b.c.MaxPositions
+	cosVals, sinVals := make([]float64, maxPos*hd), make([]float64, maxPos*hd)
 	for p := 0; p < maxPos; p++ {
-		for i := 0; i < hd/2; i++ {
-			// HF computes inv_freq in float32: match it.
-			invFreq := float64(float32(1 / math.Pow(b.c.RopeTheta, float64(2*i)/float64(hd))))
-			angle := float64(p) * invFreq
-			if b.dt == graph.Float32 {
-				angle = float64(float32(p) * float32(invFreq))
-			}
+		for i, f := range invFreq {
+			angle := float64(p) * float64(f)
 			for _, j := range []int{i, i + hd/2} {
-				cos[p*hd+j], sin[p*hd+j] = math.Cos(angle), math.Sin(angle)
+				cosVals[p*hd+j], sinVals[p*hd+j] = math.Cos(angle), math.Sin(angle)
 			}
 		}
 	}
 	table := func(name string, vals []float64) *graph.Value {
-		dims := []int64{int64(maxPos), int64(hd)}
-		var d *graph.Data
-		if b.dt == graph.Float64 {
-			d = graph.NewData(dims, vals)
-		} else {
-			f := make([]float32, len(vals))
-			for i, v := range vals {
-				f[i] = float32(v)
-			}
-			d = graph.NewData(dims, f)
-		}
-		full := b.g.Initializer(name, d)
+		full := b.g.Initializer(name, graph.NewData([]int64{int64(maxPos), int64(hd)}, vals))
 		if b.positions != nil {
 			return graph.Unsqueeze(graph.Gather(full, b.positions, 0), 1) // [batch, 1, seq, head_dim]
 		}
 		return graph.SliceTo(full, 0, graph.ConstInts(b.g, 0), graph.DimOf(b.ids, 1))
 	}
-	b.cos, b.sin = table("rope.cos", cos), table("rope.sin", sin)
-	scale := graph.ScalarLike(b.cos, b.c.QueryScale)
-	b.cosQ, b.sinQ = graph.Mul(b.cos, scale), graph.Mul(b.sin, scale)
+	return table(name+".cos", cosVals), table(name+".sin", sinVals)
 }
 
 // rope applies rotary embeddings to x [batch, heads, seq, hd]:
@@ -321,9 +373,9 @@ func (b *builder) block(layer int, x *graph.Value) *graph.Value {
 		ffnIn = b.rmsNorm(x, p+"post_attention_layernorm.weight")
 	}
 	f := int64(c.Intermediate)
-	gate := b.linear(bc, ffnIn, p+"mlp.gate_proj.weight", f)
-	up := b.linear(bc, ffnIn, p+"mlp.up_proj.weight", f)
-	ffn := b.linear(bc, graph.Mul(Activation(c.Act, gate), up), p+"mlp.down_proj.weight", int64(c.Hidden))
+	gate := b.linear(bc, ffnIn, p+"mlp.gate_proj.weight", f, false)
+	up := b.linear(bc, ffnIn, p+"mlp.up_proj.weight", f, false)
+	ffn := b.linear(bc, graph.Mul(Activation(c.Act, gate), up), p+"mlp.down_proj.weight", int64(c.Hidden), false)
 	if c.PostNorms {
 		ffn = b.rmsNorm(ffn, p+"post_feedforward_layernorm.weight")
 	}
@@ -344,13 +396,18 @@ func (b *builder) attention(bc *BlockContext, h *graph.Value, p string) *graph.V
 	c := b.c
 	hd, heads, kv := int64(c.HeadDim), int64(c.Heads), int64(c.KVHeads)
 	group := heads / kv
-	q := b.linear(bc, h, p+"self_attn.q_proj.weight", heads*hd)
-	k := b.linear(bc, h, p+"self_attn.k_proj.weight", kv*hd)
-	v := b.linear(bc, h, p+"self_attn.v_proj.weight", kv*hd)
+	q := b.linear(bc, h, p+"self_attn.q_proj.weight", heads*hd, c.QKVBias)
+	k := b.linear(bc, h, p+"self_attn.k_proj.weight", kv*hd, c.QKVBias)
+	v := b.linear(bc, h, p+"self_attn.v_proj.weight", kv*hd, c.QKVBias)
+	q, k = graph.Reshape(q, 0, 0, heads, hd), graph.Reshape(k, 0, 0, kv, hd)
+	if c.QKNorm {
+		q, k = b.rmsNorm(q, p+"self_attn.q_norm.weight"), b.rmsNorm(k, p+"self_attn.k_norm.weight")
+	}
 
-	q = b.rope(graph.Transpose(graph.Reshape(q, 0, 0, heads, hd), 0, 2, 1, 3), b.cosQ, b.sinQ) // [b, H, s, hd], scaled
-	k = b.rope(graph.Transpose(graph.Reshape(k, 0, 0, kv, hd), 0, 2, 1, 3), b.cos, b.sin)      // [b, KV, s, hd]
-	v = graph.Transpose(graph.Reshape(v, 0, 0, kv, hd), 0, 2, 1, 3)                            // [b, KV, s, hd]
+	tables := b.ropeFor(c.LocalRopeTheta > 0 && c.SlidingLayers[bc.Layer])
+	q = b.rope(graph.Transpose(q, 0, 2, 1, 3), tables.cosQ, tables.sinQ) // [b, H, s, hd], scaled
+	k = b.rope(graph.Transpose(k, 0, 2, 1, 3), tables.cos, tables.sin)   // [b, KV, s, hd]
+	v = graph.Transpose(graph.Reshape(v, 0, 0, kv, hd), 0, 2, 1, 3)      // [b, KV, s, hd]
 	window := 0
 	if c.IsSliding(bc.Layer) {
 		window = c.SlidingWindow
@@ -373,15 +430,21 @@ func (b *builder) attention(bc *BlockContext, h *graph.Value, p string) *graph.V
 		ctx = graph.Reshape(ctx, 0, heads, -1, hd) // [b, H, s, hd]
 	}
 	ctx = graph.Reshape(graph.Transpose(ctx, 0, 2, 1, 3), 0, 0, heads*hd)
-	return b.linear(bc, ctx, p+"self_attn.o_proj.weight", int64(c.Hidden))
+	return b.linear(bc, ctx, p+"self_attn.o_proj.weight", int64(c.Hidden), c.OutBias)
 }
 
-// Activation applies the backbone's FFN activation: SiLU x·σ(x), or the
-// tanh approximation of GELU 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+// Activation applies the backbone's FFN activation: SiLU x·σ(x), GELU
+// 0.5x(1 + erf(x/√2)), or its tanh approximation
+// 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
 func Activation(name Act, x *graph.Value) *graph.Value {
 	switch name {
 	case ActSiLU:
 		return graph.SiLU(x)
+	case ActGELU:
+		// ONNX Runtime has no float64 Erf kernel: float64 graphs (gradient
+		// checks) take erf in float32.
+		erf := graph.Cast(graph.Erf(graph.Cast(graph.Mul(x, graph.ScalarLike(x, 1/math.Sqrt2)), graph.Float32)), x.DType)
+		return graph.Mul(graph.Mul(graph.ScalarLike(x, 0.5), x), graph.Add(graph.ScalarLike(x, 1), erf))
 	case ActGELUTanh:
 		inner := graph.Mul(graph.ScalarLike(x, math.Sqrt(2/math.Pi)),
 			graph.Add(x, graph.Mul(graph.ScalarLike(x, 0.044715), graph.Mul(x, graph.Mul(x, x)))))

@@ -28,6 +28,12 @@ func TestBlockGradients(t *testing.T) {
 				c.SlidingWindow = 2
 			}
 			c.QueryScale = 1 / math.Sqrt(float64(c.HeadDim))
+			if c.Act == ActGELU {
+				// Exact GELU's erf is float32 even here (no float64 Erf in
+				// ONNX Runtime), too coarse for central differences; its
+				// rule is pinned by graph's TestErfGradientClosedForm.
+				c.Act = ActGELUTanh
+			}
 			w, refW := randomCheckpoint(c, 3, false)
 			feeds := map[string]gradcheck.Feed{
 				InputIDs:      {Shape: []int64{2, 4}, Data: []float64{1, 5, 9, 2, 10, 3, 3, 0}},

@@ -19,9 +19,13 @@ func LoadModelDir(dir string) (Config, Weights, error) {
 	if err != nil {
 		return Config{}, nil, err
 	}
-	w, err := OpenSafetensors(dir)
+	all, err := OpenSafetensors(dir)
 	if err != nil {
 		return Config{}, nil, err
+	}
+	w, err := languageModel(&c, all)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	if err := CheckWeights(c, w); err != nil {
 		return Config{}, nil, fmt.Errorf("%s: %w", dir, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -113,4 +114,78 @@ func TestInspect(t *testing.T) {
 	assert.Equal(t, len(ExpectedTensors(c)), info.DTypes["bfloat16"])
 	assert.Equal(t, c.NumParams(), info.Params)
 	assert.Contains(t, info.String(), "LlamaForCausalLM")
+	assert.Empty(t, info.Warnings)
+
+	// A tokenizer with more ids than vocab_size (37) is warned about.
+	big := `{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "added_tokens": [{"id": 40, "content": "<eos>", "special": true}]}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(big), 0o644))
+	info, err = Inspect(dir)
+	require.NoError(t, err)
+	assert.Contains(t, info.String(), "warning: tokenizer.json has 41 ids but config.json's vocab_size is 37")
+}
+
+// TestGemma3MultimodalCheckpoint: the language model of a
+// Gemma3ForConditionalGeneration directory (both tensor layouts HF has
+// published) reads as the same config and computes the same logits as
+// the text-only model; the vision tensors are left out of the language
+// model and come back, unchanged, in HFCheckpoint.
+func TestGemma3MultimodalCheckpoint(t *testing.T) {
+	c := tinyConfigs()["gemma3"]
+	w, _ := randomCheckpoint(c, 4, false)
+	text := map[string]any{"model_type": "gemma3_text", "vocab_size": c.Vocab, "hidden_size": c.Hidden, "intermediate_size": c.Intermediate,
+		"num_hidden_layers": c.Layers, "num_attention_heads": c.Heads, "num_key_value_heads": c.KVHeads, "head_dim": c.HeadDim,
+		"max_position_embeddings": c.MaxPositions, "query_pre_attn_scalar": 10, "sliding_window": c.SlidingWindow, "sliding_window_pattern": 2,
+		"rope_local_base_freq": c.LocalRopeTheta, "rope_scaling": map[string]any{"rope_type": "linear", "factor": 8}}
+	cfg, _ := json.Marshal(map[string]any{"architectures": []string{"Gemma3ForConditionalGeneration"}, "text_config": text,
+		"vision_config": map[string]any{"model_type": "siglip_vision_model"}})
+	ids, mask := [][]int64{{1, 2, 3, 4, 5}}, [][]float64{{1, 1, 1, 1, 1}}
+	logits := func(c Config, weights Weights) [][][]float64 {
+		g, err := graph.Build("m", func(g *graph.Graph) {
+			g.Output("logits", BuildForward(g, c, weights, ForwardOptions{}).Logits)
+		})
+		require.NoError(t, err)
+		return runForward(t, g, ids, mask)
+	}
+	vision := graph.NewData([]int64{2, 3}, []float32{1, 2, 3, 4, 5, 6})
+	for _, layout := range []struct{ model, head string }{{"language_model.model.", "language_model.lm_head."}, {"model.language_model.", "lm_head."}} {
+		t.Run(layout.model, func(t *testing.T) {
+			dir := t.TempDir()
+			stored := MapWeights{"vision_tower.vision_model.embeddings.patch_embedding.weight": vision, "multi_modal_projector.mm_input_projection_weight": vision}
+			for name, d := range w {
+				stored[layout.model+strings.TrimPrefix(name, "model.")] = d
+			}
+			var buf bytes.Buffer
+			require.NoError(t, WriteSafetensors(&buf, stored, nil))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644))
+
+			loaded, lm, err := LoadModelDir(dir)
+			require.NoError(t, err)
+			assert.Equal(t, layout.model, loaded.TensorPrefix)
+			want := c
+			want.Arch, want.TensorPrefix = loaded.Arch, loaded.TensorPrefix
+			assert.Equal(t, want, loaded, "config.json reads as the reference test's Gemma 3 config")
+			assert.Equal(t, w.Names(), lm.Names())
+			assert.Equal(t, layout.model+"layers.0.self_attn.q_norm.weight", CheckpointName(loaded, "model.layers.0.self_attn.q_norm.weight"))
+			assert.Equal(t, layout.head+"weight", CheckpointName(loaded, "lm_head.weight"))
+			assert.Equal(t, logits(c, w), logits(loaded, lm), "the language model computes what the text-only one does")
+
+			all := map[string]*graph.Data{}
+			for _, n := range lm.Names() {
+				all[n], _ = lm.Tensor(n)
+			}
+			full, err := HFCheckpoint(loaded, dir, all)
+			require.NoError(t, err)
+			assert.Equal(t, stored.Names(), MapWeights(full).Names())
+			got, err := full["multi_modal_projector.mm_input_projection_weight"].Float64s()
+			require.NoError(t, err)
+			assert.Equal(t, []float64{1, 2, 3, 4, 5, 6}, got)
+
+			info, err := Inspect(dir)
+			require.NoError(t, err)
+			assert.Equal(t, c.NumParams(), info.Params)
+			assert.Contains(t, info.String(), "RoPE θ=1e+06 (linear x8), local layers θ=10")
+			assert.Contains(t, info.String(), "sliding window 3 on 1 of 2 layers, q/k norms, language model under \""+layout.model+"\"")
+		})
+	}
 }

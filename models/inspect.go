@@ -20,6 +20,18 @@ type ModelInfo struct {
 	Files         []string       `json:"files"`
 	TokenizerKind string         `json:"tokenizer_kind,omitempty"`
 	TokenizerSize int            `json:"tokenizer_vocab,omitempty"`
+	Warnings      []string       `json:"warnings,omitempty"`
+}
+
+// VocabWarning says what goes wrong when the tokenizer has more ids than
+// the model has embedding rows ("" when it has not; fewer is usual, the
+// rows beyond are padding).
+func VocabWarning(c Config, tokenizerSize int) string {
+	if tokenizerSize <= c.Vocab {
+		return ""
+	}
+	return fmt.Sprintf("tokenizer.json has %d ids but config.json's vocab_size is %d: ids %d and up have no embedding row, "+
+		"and text that tokenizes to them cannot be trained on or scored (use the model's own tokenizer)", tokenizerSize, c.Vocab, c.Vocab)
 }
 
 // Inspect reads a model directory's config, tensor headers and tokenizer.
@@ -43,6 +55,9 @@ func Inspect(dir string) (*ModelInfo, error) {
 		info.TokenizerKind, info.TokenizerSize, err = TokenizerSummary(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "tokenizer.json"), err)
+		}
+		if w := VocabWarning(c, info.TokenizerSize); w != "" {
+			info.Warnings = append(info.Warnings, w)
 		}
 	}
 	return info, nil
@@ -103,7 +118,10 @@ func (m *ModelInfo) String() string {
 	fmt.Fprintf(&b, "  architecture  %s\n", c.Arch)
 	fmt.Fprintf(&b, "  layers        %d\n", c.Layers)
 	fmt.Fprintf(&b, "  hidden        %d (FFN %d, %s)\n", c.Hidden, c.Intermediate, c.Act)
-	fmt.Fprintf(&b, "  attention     %d heads x %d, %d KV heads, RoPE θ=%g, max positions %d\n", c.Heads, c.HeadDim, c.KVHeads, c.RopeTheta, c.MaxPositions)
+	fmt.Fprintf(&b, "  attention     %d heads x %d, %d KV heads, RoPE θ=%g%s, max positions %d\n", c.Heads, c.HeadDim, c.KVHeads, c.RopeTheta, ropeSummary(c), c.MaxPositions)
+	if extras := attentionExtras(c); extras != "" {
+		fmt.Fprintf(&b, "                %s\n", extras)
+	}
 	fmt.Fprintf(&b, "  vocabulary    %d (embeddings %s)\n", c.Vocab, map[bool]string{true: "tied", false: "untied"}[c.Tied])
 	fmt.Fprintf(&b, "  parameters    %d\n", m.Params)
 	dts := make([]string, 0, len(m.DTypes))
@@ -115,5 +133,53 @@ func (m *ModelInfo) String() string {
 	if m.TokenizerKind != "" {
 		fmt.Fprintf(&b, "  tokenizer     %s, %d tokens\n", m.TokenizerKind, m.TokenizerSize)
 	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(&b, "  warning: %s\n", w)
+	}
 	return b.String()
+}
+
+func ropeSummary(c Config) string {
+	r := c.RopeScaling
+	s := ""
+	switch r.Type {
+	case RopeLinear, RopeDynamic:
+		s = fmt.Sprintf(" (%s x%g)", r.Type, r.Factor)
+	case RopeLlama3, RopeYarn:
+		s = fmt.Sprintf(" (%s x%g, original %d)", r.Type, r.Factor, r.OriginalMaxPositions)
+	}
+	if c.LocalRopeTheta > 0 {
+		s += fmt.Sprintf(", local layers θ=%g", c.LocalRopeTheta)
+	}
+	return s
+}
+
+// attentionExtras lists what sets the attention apart from plain Llama.
+func attentionExtras(c Config) string {
+	var parts []string
+	if c.SlidingWindow > 0 {
+		n := 0
+		for _, s := range c.SlidingLayers {
+			if s {
+				n++
+			}
+		}
+		parts = append(parts, fmt.Sprintf("sliding window %d on %d of %d layers", c.SlidingWindow, n, c.Layers))
+	}
+	if c.QKVBias {
+		parts = append(parts, "q/k/v biases")
+	}
+	if c.OutBias {
+		parts = append(parts, "output bias")
+	}
+	if c.QKNorm {
+		parts = append(parts, "q/k norms")
+	}
+	if c.AttnSoftcap > 0 {
+		parts = append(parts, fmt.Sprintf("logit soft-cap %g", c.AttnSoftcap))
+	}
+	if c.TensorPrefix != "" {
+		parts = append(parts, fmt.Sprintf("language model under %q", c.TensorPrefix))
+	}
+	return strings.Join(parts, ", ")
 }

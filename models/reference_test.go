@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// refModel is an independent float64 implementation of the three
+// refModel is an independent float64 implementation of the
 // architectures, written directly from the HF modeling code's math with
 // plain loops, to check the ONNX forward graph against.
 type refModel struct {
@@ -54,11 +54,61 @@ func (r *refModel) norm(x []float64, name string) []float64 {
 	return out
 }
 
+// project is NAME.weight·x, plus NAME.bias when the checkpoint has one.
+func (r *refModel) project(x []float64, name string, out int, bias bool) []float64 {
+	y := refLinear(x, r.t(name+".weight"), out)
+	if bias {
+		for o, b := range r.t(name + ".bias") {
+			y[o] += b
+		}
+	}
+	return y
+}
+
 func refAct(name string, x float64) float64 {
-	if name == "silu" {
+	switch name {
+	case "silu":
 		return x / (1 + math.Exp(-x))
+	case "gelu":
+		return 0.5 * x * (1 + math.Erf(x/math.Sqrt2))
 	}
 	return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+}
+
+// refInvFreq is HF's RoPE inverse frequency of pair i: theta^(-2i/hd) in
+// float32, then (modeling_rope_utils) divided by the factor for linear
+// scaling, or for llama3 divided for wavelengths above
+// original/low_freq_factor, kept below original/high_freq_factor and
+// blended in between, all in float32 like HF's tensors.
+func refInvFreq(i, hd int, theta float64, s RopeScaling) float64 {
+	f := float32(1 / math.Pow(theta, float64(2*i)/float64(hd)))
+	switch s.Type {
+	case "linear":
+		return float64(f / float32(s.Factor))
+	case "llama3":
+		old := float32(s.OriginalMaxPositions)
+		wavelen := float32(2*math.Pi) / f
+		if wavelen > old/float32(s.LowFreqFactor) {
+			return float64(f / float32(s.Factor))
+		}
+		if wavelen < old/float32(s.HighFreqFactor) {
+			return float64(f)
+		}
+		smooth := (old/wavelen - float32(s.LowFreqFactor)) / float32(s.HighFreqFactor-s.LowFreqFactor)
+		return float64((1-smooth)*f/float32(s.Factor) + smooth*f)
+	case "yarn":
+		// find_correction_range: the dimensions where beta_fast and
+		// beta_slow rotations fit the original context, floored/ceiled.
+		corr := func(rot float64) float64 {
+			return float64(hd) * math.Log(float64(s.OriginalMaxPositions)/(rot*2*math.Pi)) / (2 * math.Log(theta))
+		}
+		low, high := math.Max(math.Floor(corr(s.BetaFast)), 0), math.Min(math.Ceil(corr(s.BetaSlow)), float64(hd-1))
+		ramp := (float32(i) - float32(low)) / (float32(high) - float32(low))
+		ramp = float32(math.Min(math.Max(float64(ramp), 0), 1))
+		pos := float32(math.Pow(theta, float64(2*i)/float64(hd)))
+		return float64(1/(float32(s.Factor)*pos)*ramp + 1/pos*(1-ramp))
+	}
+	return float64(f)
 }
 
 // forward returns logits [seq][vocab] for one sequence; mask marks real
@@ -77,12 +127,18 @@ func (r *refModel) forward(ids []int64, mask []float64) [][]float64 {
 			}
 		}
 	}
-	rope := func(x []float64, pos int) []float64 {
+	rope := func(x []float64, pos, layer int) []float64 {
 		out := make([]float64, hd)
 		for i := 0; i < hd/2; i++ {
-			// HF computes inv_freq in float32.
-			theta := float64(pos) * float64(float32(1/math.Pow(c.RopeTheta, float64(2*i)/float64(hd))))
+			inv := refInvFreq(i, hd, c.RopeTheta, c.RopeScaling)
+			if c.LocalRopeTheta > 0 && c.SlidingLayers[layer] {
+				inv = refInvFreq(i, hd, c.LocalRopeTheta, RopeScaling{})
+			}
+			theta := float64(pos) * inv
 			cs, sn := math.Cos(theta), math.Sin(theta)
+			if c.RopeScaling.Type == "yarn" && !(c.LocalRopeTheta > 0 && c.SlidingLayers[layer]) {
+				cs, sn = cs*c.RopeScaling.AttentionFactor, sn*c.RopeScaling.AttentionFactor
+			}
 			x1, x2 := x[i], x[i+hd/2]
 			out[i] = x1*cs - x2*sn
 			out[i+hd/2] = x2*cs + x1*sn
@@ -94,18 +150,26 @@ func (r *refModel) forward(ids []int64, mask []float64) [][]float64 {
 		q, k, v := make([][]float64, seq), make([][]float64, seq), make([][]float64, seq)
 		for s := range h {
 			hn := r.norm(h[s], p+"input_layernorm.weight")
-			q[s] = refLinear(hn, r.t(p+"self_attn.q_proj.weight"), c.Heads*hd)
-			k[s] = refLinear(hn, r.t(p+"self_attn.k_proj.weight"), c.KVHeads*hd)
-			v[s] = refLinear(hn, r.t(p+"self_attn.v_proj.weight"), c.KVHeads*hd)
+			q[s] = r.project(hn, p+"self_attn.q_proj", c.Heads*hd, c.QKVBias)
+			k[s] = r.project(hn, p+"self_attn.k_proj", c.KVHeads*hd, c.QKVBias)
+			v[s] = r.project(hn, p+"self_attn.v_proj", c.KVHeads*hd, c.QKVBias)
 			for hh := 0; hh < c.Heads; hh++ {
-				copy(q[s][hh*hd:], rope(q[s][hh*hd:(hh+1)*hd], s))
+				head := q[s][hh*hd : (hh+1)*hd]
+				if c.QKNorm {
+					head = r.norm(head, p+"self_attn.q_norm.weight")
+				}
+				copy(q[s][hh*hd:], rope(head, s, l))
 			}
 			for hh := 0; hh < c.KVHeads; hh++ {
-				copy(k[s][hh*hd:], rope(k[s][hh*hd:(hh+1)*hd], s))
+				head := k[s][hh*hd : (hh+1)*hd]
+				if c.QKNorm {
+					head = r.norm(head, p+"self_attn.k_norm.weight")
+				}
+				copy(k[s][hh*hd:], rope(head, s, l))
 			}
 		}
 		window := 0
-		if c.IsSliding(l) {
+		if c.SlidingWindow > 0 && c.SlidingLayers[l] {
 			window = c.SlidingWindow
 		}
 		next := make([][]float64, seq)
@@ -142,7 +206,7 @@ func (r *refModel) forward(ids []int64, mask []float64) [][]float64 {
 					}
 				}
 			}
-			attn := refLinear(ctx, r.t(p+"self_attn.o_proj.weight"), d)
+			attn := r.project(ctx, p+"self_attn.o_proj", d, c.OutBias)
 			if c.PostNorms {
 				attn = r.norm(attn, p+"post_attention_layernorm.weight")
 			}
@@ -186,4 +250,21 @@ func (r *refModel) forward(ids []int64, mask []float64) [][]float64 {
 		}
 	}
 	return logits
+}
+
+// refLogSoftmax is log p over the vocabulary, in float64.
+func refLogSoftmax(logits []float64) []float64 {
+	mx := math.Inf(-1)
+	for _, l := range logits {
+		mx = math.Max(mx, l)
+	}
+	sum := 0.0
+	for _, l := range logits {
+		sum += math.Exp(l - mx)
+	}
+	out := make([]float64, len(logits))
+	for i, l := range logits {
+		out[i] = l - mx - math.Log(sum)
+	}
+	return out
 }

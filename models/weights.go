@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/nrgraph/nrgraph/graph"
 )
@@ -36,14 +37,15 @@ func (m MapWeights) Names() []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
-// RandomWeights draws every tensor of c from N(0, std²) (norm weights are
-// 1, or 0 for the (1 + w) Gemma norms) as float32, deterministically from
-// seed. Data is generated lazily, so huge shapes cost nothing until used.
+// RandomWeights draws every tensor of c, biases included, from N(0, std²)
+// (norm weights are 1, or 0 for the (1 + w) Gemma norms) as float32,
+// deterministically from seed. Data is generated lazily, so huge shapes
+// cost nothing until used.
 func RandomWeights(c Config, seed int64, std float64) MapWeights {
 	m := MapWeights{}
 	for i, spec := range ExpectedTensors(c) {
 		spec, tensorSeed := spec, seed*1_000_003+int64(i)
-		isNorm := len(spec.Shape) == 1
+		isNorm := len(spec.Shape) == 1 && !strings.HasSuffix(spec.Name, ".bias")
 		m[spec.Name] = graph.LazyData(graph.Float32, spec.Shape, func() ([]byte, error) {
 			n := graph.NumElements(spec.Shape)
 			r := rand.New(rand.NewSource(tensorSeed))

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nrgraph/nrgraph/data"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/models/tokenizer"
@@ -111,4 +112,36 @@ func TestCommandsEndToEnd(t *testing.T) {
 	metrics, err := os.ReadFile(filepath.Join(dir, "run", "metrics.jsonl"))
 	require.NoError(t, err)
 	assert.Equal(t, 6, strings.Count(string(metrics), "\n"))
+}
+
+// TestTokenizeWrapsDocumentsAsHF: documents are wrapped in the BOS and EOS
+// that tokenizer_config.json names when it is beside tokenizer.json (as in
+// transformers; null: none), and --no-bos / --no-eos drop them.
+func TestTokenizeWrapsDocumentsAsHF(t *testing.T) {
+	dir := t.TempDir()
+	txt := filepath.Join(dir, "doc.txt")
+	require.NoError(t, os.WriteFile(txt, []byte("the cat sat on the mat"), 0o644))
+	tok, err := tokenizer.Train([]string{txt}, 300, []string{"<s>", "</s>", "<pad>", "<|end|>"})
+	require.NoError(t, err)
+	tokPath := filepath.Join(dir, "tokenizer.json")
+	require.NoError(t, tok.Save(tokPath))
+	body := tok.Encode("the cat sat on the mat", false)
+	tokens := func(args ...string) []int {
+		t.Helper()
+		out := filepath.Join(dir, "shard")
+		require.NoError(t, subcommands["tokenize"].run(append([]string{"--tokenizer", tokPath, "--out", out}, append(args, txt)...)))
+		s, err := data.OpenShard(out + ".bin")
+		require.NoError(t, err)
+		defer s.Close()
+		var ids []int
+		for i := int64(0); i < s.Len(); i++ {
+			ids = append(ids, int(s.Token(i)))
+		}
+		return ids
+	}
+	assert.Equal(t, append(append([]int{0}, body...), 1), tokens(), "special <s> and </s> by name")
+	assert.Equal(t, append([]int{0}, body...), tokens("--no-eos"))
+	assert.Equal(t, body, tokens("--no-eos", "--no-bos"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"bos_token": null, "eos_token": "<|end|>"}`), 0o644))
+	assert.Equal(t, append(append([]int{}, body...), 3), tokens(), "tokenizer_config.json: no BOS, EOS <|end|>")
 }

@@ -23,6 +23,7 @@ func runTokenize(args []string) error {
 	split := fs.Float64("split", 0, "fraction of documents held out into STEM.val (by document hash; e.g. 0.01)")
 	workers := fs.Int("workers", goruntime.NumCPU(), "parallel tokenizer workers (output does not depend on it)")
 	noBOS := fs.Bool("no-bos", false, "do not prepend the tokenizer's BOS token to each document")
+	noEOS := fs.Bool("no-eos", false, "do not append the tokenizer's EOS token to each document")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,6 +39,10 @@ func runTokenize(args []string) error {
 	if *noBOS {
 		bos = -1
 	}
+	if *noEOS {
+		eos = -1
+	}
+	fmt.Fprintf(os.Stderr, "each document: %s + text + %s\n", specialLabel(tok, bos, "no BOS"), specialLabel(tok, eos, "no EOS"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	st, err := data.Tokenize(ctx, data.TokenizeOptions{Inputs: fs.Args(), Field: *field, Out: *out, Tokenizer: tok,
@@ -51,4 +56,13 @@ func runTokenize(args []string) error {
 	}
 	fmt.Printf("\n%.1f MB of text in %.1fs (%.2f MB/s)\n", float64(st.Bytes)/1e6, st.Seconds, float64(st.Bytes)/1e6/st.Seconds)
 	return nil
+}
+
+// specialLabel names a BOS/EOS id for the user ("<bos> (2)").
+func specialLabel(tok *tokenizer.File, id int, none string) string {
+	if id < 0 {
+		return none
+	}
+	text, _ := tok.Token(id)
+	return fmt.Sprintf("%q (%d)", text, id)
 }

@@ -99,7 +99,7 @@ func Export(o ExportOptions) error {
 		return err
 	}
 	if o.HF != "" {
-		if err := writeHF(o, hfDType, cfg, w, merged); err != nil {
+		if err := writeHF(o, hfDType, cfg, w, merged, man.ModelDir); err != nil {
 			return err
 		}
 	}
@@ -192,8 +192,8 @@ func gatesLabel(o ExportOptions) string {
 func writePEFT(dir string, man *build.Manifest, trained map[string][]float32) error {
 	tensors, shapes := map[string][]float32{}, map[string][]int64{}
 	for _, p := range man.Params {
-		tensors[PEFTPrefix+p.Name] = trained[p.Name]
-		shapes[PEFTPrefix+p.Name] = p.Shape
+		name := PEFTPrefix + models.CheckpointName(man.Config, p.Name)
+		tensors[name], shapes[name] = trained[p.Name], p.Shape
 	}
 	if err := build.WriteTensors(filepath.Join(dir, ExportAdapterTensor), tensors, shapes, map[string]string{"format": "pt"}); err != nil {
 		return err
@@ -292,8 +292,9 @@ func mergeLoRA(w models.Weights, man *build.Manifest, trained map[string][]float
 	return out, nil
 }
 
-// writeHF writes the trained model in Hugging Face layout.
-func writeHF(o ExportOptions, hfDType graph.DType, c models.Config, w models.Weights, trained map[string]*graph.Data) error {
+// writeHF writes the trained model in Hugging Face layout; a multimodal
+// checkpoint gets the rest of its tensors back from modelDir.
+func writeHF(o ExportOptions, hfDType graph.DType, c models.Config, w models.Weights, trained map[string]*graph.Data, modelDir string) error {
 	if err := os.MkdirAll(o.HF, 0o755); err != nil {
 		return err
 	}
@@ -311,6 +312,10 @@ func writeHF(o ExportOptions, hfDType graph.DType, c models.Config, w models.Wei
 			return fmt.Errorf("tensor %q: %w", spec.Name, err)
 		}
 		tensors[spec.Name] = conv
+	}
+	tensors, err := models.HFCheckpoint(c, modelDir, tensors)
+	if err != nil {
+		return fmt.Errorf("--hf: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := models.WriteSafetensors(&buf, tensors, map[string]string{"format": "pt"}); err != nil {

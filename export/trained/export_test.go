@@ -74,18 +74,7 @@ func TestExportMatchesTrainedModel(t *testing.T) {
 			ext, _ := models.DefaultExtension(method)
 			man, err := build.Build(build.BuildOptions{Config: &c, Weights: w, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 16, Out: filepath.Join(dir, "build")})
 			require.NoError(t, err)
-			// "Trained" values: the initial ones perturbed deterministically.
-			init, err := build.ReadTensors(filepath.Join(dir, "build", build.InitFile))
-			require.NoError(t, err)
-			shapes := map[string][]int64{}
-			for _, p := range man.Params {
-				shapes[p.Name] = p.Shape
-				for i := range init[p.Name] {
-					init[p.Name][i] += float32(0.05 * math.Sin(float64(i+len(p.Name))))
-				}
-			}
-			ckpt := filepath.Join(dir, "trained.safetensors")
-			require.NoError(t, build.WriteTensors(ckpt, init, shapes, nil))
+			init, ckpt := fakeTrainedCheckpoint(t, filepath.Join(dir, "build"), man)
 
 			// Reference: the training-time forward fed the trained values.
 			var ref []float32
@@ -127,6 +116,24 @@ func TestExportMatchesTrainedModel(t *testing.T) {
 			checkWithONNXChecker(t, filepath.Join(out, ExportONNX))
 		})
 	}
+}
+
+// fakeTrainedCheckpoint writes "trained" values beside the build: the
+// initial ones perturbed deterministically.
+func fakeTrainedCheckpoint(t *testing.T, buildDir string, man *build.Manifest) (trained map[string][]float32, path string) {
+	t.Helper()
+	trained, err := build.ReadTensors(filepath.Join(buildDir, build.InitFile))
+	require.NoError(t, err)
+	shapes := map[string][]int64{}
+	for _, p := range man.Params {
+		shapes[p.Name] = p.Shape
+		for i := range trained[p.Name] {
+			trained[p.Name][i] += float32(0.05 * math.Sin(float64(i+len(p.Name))))
+		}
+	}
+	path = filepath.Join(filepath.Dir(buildDir), "trained.safetensors")
+	require.NoError(t, build.WriteTensors(path, trained, shapes, nil))
+	return trained, path
 }
 
 // checkWithONNXChecker runs the official checker (Debian python3-onnx) when

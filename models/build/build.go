@@ -93,9 +93,11 @@ func Build(o BuildOptions) (*Manifest, error) {
 				return nil, err
 			}
 		}
-		if raw, err := os.ReadFile(filepath.Join(o.ModelDir, ConfigFile)); err == nil {
-			if err := WriteFileAtomic(filepath.Join(o.Out, ConfigFile), raw); err != nil {
-				return nil, err
+		for _, f := range []string{ConfigFile, TokenizerConfigFile} {
+			if raw, err := os.ReadFile(filepath.Join(o.ModelDir, f)); err == nil {
+				if err := WriteFileAtomic(filepath.Join(o.Out, f), raw); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
 // Version is nrgraph's version, stamped into manifests and models.
@@ -27,6 +28,9 @@ const (
 	PackedScoreGraph = "score_packed.onnx"
 	InitFile         = "init.safetensors"
 	TokenizerFile    = "tokenizer.json"
+	// TokenizerConfigFile names BOS and EOS; copied into builds with
+	// tokenizer.json when the model has one.
+	TokenizerConfigFile = tokenizer.ConfigFileName
 	// ConfigFile is the backbone's HF config.json, copied into builds.
 	ConfigFile = "config.json"
 )

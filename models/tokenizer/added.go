@@ -109,7 +109,7 @@ func (a *addedVocab) splitNormalized(text string, atStart bool, ids []int, encod
 	return a.normalized.split(text, atStart, ids, encode)
 }
 
-func isWordChar(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) || r == '_' }
+func isWordChar(r rune) bool { return isLetter(r) || isNumber(r) || r == '_' }
 
 func endsWithWordChar(s string) bool {
 	r, _ := utf8.DecodeLastRuneInString(s)

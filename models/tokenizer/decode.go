@@ -43,7 +43,7 @@ func (decByteLevel) decode(tokens []string) []string {
 			buf = append(buf, b)
 		}
 	}
-	return []string{lossyUTF8(buf)}
+	return []string{LossyUTF8(buf)}
 }
 
 func isByteLevelDecoder(d decoder) bool {
@@ -222,10 +222,13 @@ func buildDecoder(raw []byte) (decoder, error) {
 	return nil, fmt.Errorf("type %q not supported", c.Type)
 }
 
-// lossyUTF8 is Rust's String::from_utf8_lossy: each maximal ill-formed
-// subsequence becomes one U+FFFD. Go's strings.ToValidUTF8 merges adjacent
-// ones and utf8.DecodeRune reports one error per byte, so neither matches.
-func lossyUTF8(b []byte) string {
+// LossyUTF8 is Rust's String::from_utf8_lossy and Python's
+// bytes.decode("utf-8", errors="replace"): each maximal ill-formed
+// subsequence becomes one U+FFFD, so text with bad bytes reaches the
+// tokenizer as it reaches HF's (which takes only valid strings). Go's
+// strings.ToValidUTF8 merges adjacent ones and utf8.DecodeRune reports one
+// error per byte, so neither matches.
+func LossyUTF8(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}

@@ -113,7 +113,7 @@ func TestLossyUTF8MatchesRust(t *testing.T) {
 		{"a\xFFb\x80", "a\uFFFDb\uFFFD"},
 	}
 	for _, tc := range tests {
-		assert.Equal(t, tc.want, lossyUTF8([]byte(tc.in)), "%q", tc.in)
+		assert.Equal(t, tc.want, LossyUTF8([]byte(tc.in)), "%q", tc.in)
 	}
 }
 

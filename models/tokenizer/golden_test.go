@@ -44,13 +44,20 @@ func TestMatchesHuggingFace(t *testing.T) {
 		t.Run(strings.TrimSuffix(g.Tokenizer, ".tokenizer.json"), func(t *testing.T) {
 			tok, err := Load(filepath.Join("testdata", g.Tokenizer))
 			require.NoError(t, err)
-			for i, c := range g.Cases {
-				assert.Equal(t, c.IDs, nonNil(tok.Encode(c.Text, false)), "case %d %q", i, c.Text)
-				assert.Equal(t, c.IDsSpecial, nonNil(tok.Encode(c.Text, true)), "case %d %q with specials", i, c.Text)
-				assert.Equal(t, c.Decoded, tok.Decode(c.IDs), "case %d %q decode", i, c.Text)
-				assert.Equal(t, c.DecodedSpecialSkipped, tok.DecodeSkipSpecial(c.IDsSpecial), "case %d %q decode skipping specials", i, c.Text)
-			}
+			checkGolden(t, tok, g)
 		})
+	}
+}
+
+// checkGolden compares encodings (with and without special tokens) and
+// decodings with HF's.
+func checkGolden(t *testing.T, tok *Tokenizer, g goldenFile) {
+	t.Helper()
+	for i, c := range g.Cases {
+		assert.Equal(t, c.IDs, nonNil(tok.Encode(c.Text, false)), "case %d %q", i, c.Text)
+		assert.Equal(t, c.IDsSpecial, nonNil(tok.Encode(c.Text, true)), "case %d %q with specials", i, c.Text)
+		assert.Equal(t, c.Decoded, tok.Decode(c.IDs), "case %d %q decode", i, c.Text)
+		assert.Equal(t, c.DecodedSpecialSkipped, tok.DecodeSkipSpecial(c.IDsSpecial), "case %d %q decode skipping specials", i, c.Text)
 	}
 }
 

@@ -287,17 +287,21 @@ func detectKind(t *Tokenizer, data []byte) string {
 	}
 }
 
-// Conventional names, tried in order, when the post-processor does not say.
+// Conventional names, tried in order (BOS and EOS among the added tokens
+// marked special) when neither the post-processor nor tokenizer_config.json
+// says: an ordinary token that happens to be spelled </s> (Qwen's
+// vocabulary has one, Gemma 3 has a non-special added one) is text, not a
+// marker.
 var (
-	bosNames = []string{"<s>", "<bos>", "<|begin_of_text|>", "<|startoftext|>", "[CLS]"}
-	eosNames = []string{"</s>", "<eos>", "<|end_of_text|>", "<|endoftext|>", "[SEP]"}
+	bosNames = []string{"<bos>", "<s>", "<|begin_of_text|>", "<|startoftext|>", "[CLS]"}
+	eosNames = []string{"<eos>", "</s>", "<|end_of_text|>", "<|endoftext|>", "[SEP]"}
 	padNames = []string{"<pad>", "<|pad|>", "[PAD]", "<|padding|>"}
 )
 
 func (t *Tokenizer) findSpecialIDs(file fileJSON) {
-	byName := func(names []string) int {
+	bySpecialName := func(names []string) int {
 		for _, n := range names {
-			if id, ok := t.TokenID(n); ok {
+			if id, ok := t.added.byContent[n]; ok && t.IsSpecial(id) {
 				return id
 			}
 		}
@@ -306,17 +310,23 @@ func (t *Tokenizer) findSpecialIDs(file fileJSON) {
 	if len(t.post.prefix) > 0 {
 		t.bos = t.post.prefix[0]
 	} else {
-		t.bos = byName(bosNames)
+		t.bos = bySpecialName(bosNames)
 	}
 	if len(t.post.suffix) > 0 {
 		t.eos = t.post.suffix[len(t.post.suffix)-1]
 	} else {
-		t.eos = byName(eosNames)
+		t.eos = bySpecialName(eosNames)
 	}
 	if file.Padding != nil && file.Padding.PadID != nil {
 		t.pad = *file.Padding.PadID
 	} else {
-		t.pad = byName(padNames)
+		t.pad = -1
+		for _, n := range padNames {
+			if id, ok := t.TokenID(n); ok {
+				t.pad = id
+				break
+			}
+		}
 	}
 }
 

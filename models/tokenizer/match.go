@@ -42,7 +42,7 @@ func compileRegex(pattern string) (matcher, error) {
 	if pattern == gpt2Pattern {
 		return gpt2Matcher{}, nil
 	}
-	re, err := regexp2.Compile(pattern, regexp2.None)
+	re, err := regexp2.Compile(widenUnicodeClasses(pattern), regexp2.None)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +113,9 @@ func classOf(r rune) charClass {
 		return asciiClass[r]
 	case unicode.IsSpace(r):
 		return classSpace
-	case unicode.IsLetter(r):
+	case isLetter(r):
 		return classLetter
-	case unicode.IsNumber(r):
+	case isNumber(r):
 		return classNumber
 	}
 	return classOther

@@ -202,7 +202,7 @@ func (p preDigits) split(pieces []piece) []piece {
 	for _, pc := range pieces {
 		var matches [][2]int
 		for i, r := range pc.text {
-			if unicode.IsNumber(r) {
+			if isNumber(r) {
 				matches = append(matches, [2]int{i, i + len(string(r))})
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // Encoder turns text into token ids: what data preparation and scoring need
@@ -37,7 +38,12 @@ type File struct {
 // Decode drops special tokens (what a reader wants).
 func (t *File) Decode(ids []int) string { return t.DecodeSkipSpecial(ids) }
 
-// LoadFile reads a tokenizer.json.
+// ConfigFileName is the tokenizer_config.json that sits beside a
+// tokenizer.json and names its BOS and EOS.
+const ConfigFileName = "tokenizer_config.json"
+
+// LoadFile reads a tokenizer.json, and the tokenizer_config.json beside it
+// when there is one (it names BOS and EOS, as in transformers).
 func LoadFile(path string) (*File, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -46,6 +52,14 @@ func LoadFile(path string) (*File, error) {
 	tok, err := LoadBytes(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	configPath := filepath.Join(filepath.Dir(path), ConfigFileName)
+	if conf, err := os.ReadFile(configPath); err == nil {
+		if err := tok.ApplyConfig(conf); err != nil {
+			return nil, fmt.Errorf("%s: %w", configPath, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, err
 	}
 	t := &File{Tokenizer: tok, Hash: FileHash(raw), BOS: -1, EOS: -1}
 	if id, ok := tok.BOS(); ok {

@@ -163,12 +163,14 @@ func (t *Tokenizer) VocabSize() int { return len(t.idToToken) }
 // Kind is KindByteLevelBPE, KindSentencePieceBPE or KindBPE.
 func (t *Tokenizer) Kind() string { return t.kind }
 
-// BOS is the beginning-of-sequence id: the token the post-processor puts
-// first, else a conventionally named special token.
+// BOS is the beginning-of-sequence id: tokenizer_config.json's bos_token
+// (see ApplyConfig), else the token the post-processor puts first, else a
+// conventionally named added token marked special.
 func (t *Tokenizer) BOS() (int, bool) { return t.bos, t.bos >= 0 }
 
-// EOS is the end-of-sequence id: the token the post-processor puts last, else
-// a conventionally named special token (</s>, <eos>, <|endoftext|>, ...).
+// EOS is the end-of-sequence id: tokenizer_config.json's eos_token, else the
+// token the post-processor puts last, else a conventionally named added
+// token marked special (<eos>, </s>, <|endoftext|>, ...).
 func (t *Tokenizer) EOS() (int, bool) { return t.eos, t.eos >= 0 }
 
 // PAD is the padding id from the padding section or a token named like <pad>.
