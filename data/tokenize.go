@@ -63,58 +63,140 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 	if err != nil {
 		return st, err
 	}
-	// Directories CreateShard makes are removed again on failure: a failed
-	// run leaves nothing behind.
-	newDirs := missingDirs(filepath.Dir(o.Out))
-	removeNewDirs := func() {
-		for _, d := range newDirs {
-			os.Remove(d) // only if still empty
-		}
-	}
-	train, err := CreateShard(o.Out, o.TokenizerHash, o.VocabSize)
+	out, err := createTokenizeOutputs(o)
 	if err != nil {
-		removeNewDirs()
 		return st, err
 	}
-	var val *ShardWriter
-	if o.Split > 0 {
-		if val, err = CreateShard(o.Out+".val", o.TokenizerHash, o.VocabSize); err != nil {
-			train.Abort()
-			removeNewDirs()
+	docs, readErr := encodeInOrder(ctx, files, o)
+	lastReport := time.Now()
+	var writeErr error
+	for d := range docs {
+		if writeErr == nil {
+			writeErr = out.write(d, o.Split, &st)
+		}
+		if o.Progress != nil && time.Since(lastReport) > 2*time.Second {
+			lastReport = time.Now()
+			mb := float64(st.Bytes) / 1e6
+			fmt.Fprintf(o.Progress, "tokenized %d documents, %d tokens, %.1f MB (%.2f MB/s)\n",
+				st.Documents+st.ValDocuments, st.Tokens+st.ValTokens, mb, mb/time.Since(start).Seconds())
+		}
+	}
+	for _, err := range []error{readErr(), writeErr} {
+		if err != nil {
+			out.abort()
 			return st, err
 		}
 	}
-	abort := func(err error) (TokenizeStats, error) {
-		train.Abort()
-		if val != nil {
-			val.Abort()
-		}
-		removeNewDirs()
+	if st.Documents == 0 {
+		out.abort()
+		return st, fmt.Errorf("no documents with text in %v (%d empty ones skipped); check --field", o.Inputs, st.EmptyDocuments)
+	}
+	if err := out.close(files); err != nil {
 		return st, err
 	}
-	type job struct {
-		seq  int
-		text string
-		ids  []int
-		done chan struct{}
+	st.Seconds = time.Since(start).Seconds()
+	return st, nil
+}
+
+// tokenizeOutputs are the shards Tokenize writes and the directories it
+// created for them: a failed run removes both, leaving nothing behind.
+type tokenizeOutputs struct {
+	train, val *ShardWriter // val is nil without a split
+	newDirs    []string
+}
+
+func createTokenizeOutputs(o TokenizeOptions) (*tokenizeOutputs, error) {
+	out := &tokenizeOutputs{newDirs: missingDirs(filepath.Dir(o.Out))}
+	var err error
+	if out.train, err = CreateShard(o.Out, o.TokenizerHash, o.VocabSize); err != nil {
+		out.abort()
+		return nil, err
 	}
-	jobs := make(chan *job, 4*o.Workers)
-	ordered := make(chan *job, 4*o.Workers)
+	if o.Split > 0 {
+		if out.val, err = CreateShard(o.Out+".val", o.TokenizerHash, o.VocabSize); err != nil {
+			out.abort()
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// write adds one encoded document to the training or the held-out shard
+// (by a hash of its text) and counts it.
+func (out *tokenizeOutputs) write(d *encodedDoc, split float64, st *TokenizeStats) error {
+	if strings.TrimSpace(d.text) == "" {
+		// Nothing to learn from; with BOS/EOS it would still add tokens.
+		st.EmptyDocuments++
+		return nil
+	}
+	w := out.train
+	if out.val != nil && heldOut(d.text, split) {
+		w = out.val
+		st.ValDocuments++
+		st.ValTokens += int64(len(d.ids))
+	} else {
+		st.Documents++
+		st.Tokens += int64(len(d.ids))
+	}
+	st.Bytes += int64(len(d.text))
+	return w.AddDocument(d.ids, len(d.text))
+}
+
+func (out *tokenizeOutputs) abort() {
+	for _, w := range []*ShardWriter{out.train, out.val} {
+		if w != nil {
+			w.Abort()
+		}
+	}
+	for _, d := range out.newDirs {
+		os.Remove(d) // only if still empty
+	}
+}
+
+func (out *tokenizeOutputs) close(sources []string) error {
+	for _, w := range []*ShardWriter{out.train, out.val} {
+		if w == nil {
+			continue
+		}
+		w.SetSources(sources)
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encodedDoc is one document and its token ids (BOS/EOS added); done
+// closes when a worker has encoded it.
+type encodedDoc struct {
+	text string
+	ids  []int
+	done chan struct{}
+}
+
+// encodeInOrder reads the documents of files and encodes them on
+// o.Workers goroutines; the channel yields them encoded, in input order.
+// The returned function reports the reading error once the channel is
+// drained.
+func encodeInOrder(ctx context.Context, files []string, o TokenizeOptions) (<-chan *encodedDoc, func() error) {
+	jobs := make(chan *encodedDoc, 4*o.Workers)
+	ordered := make(chan *encodedDoc, 4*o.Workers)
+	encoded := make(chan *encodedDoc, 4*o.Workers)
 	var wg sync.WaitGroup
 	for w := 0; w < o.Workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				ids := o.Tokenizer.Encode(j.text, false)
+			for d := range jobs {
+				ids := o.Tokenizer.Encode(d.text, false)
 				if o.BOS >= 0 {
 					ids = append([]int{o.BOS}, ids...)
 				}
 				if o.EOS >= 0 {
 					ids = append(ids, o.EOS)
 				}
-				j.ids = ids
-				close(j.done)
+				d.ids = ids
+				close(d.done)
 			}
 		}()
 	}
@@ -122,70 +204,25 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 	go func() {
 		defer close(ordered)
 		defer close(jobs)
-		seq := 0
-		err := ForEachDocument(files, o.Field, func(text string) error {
+		readErr <- ForEachDocument(files, o.Field, func(text string) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			j := &job{seq: seq, text: text, done: make(chan struct{})}
-			seq++
-			jobs <- j
-			ordered <- j
+			d := &encodedDoc{text: text, done: make(chan struct{})}
+			jobs <- d
+			ordered <- d
 			return nil
 		})
-		readErr <- err
 	}()
-	lastReport := time.Now()
-	var writeErr error
-	for j := range ordered {
-		<-j.done
-		if writeErr != nil {
-			continue
+	go func() {
+		defer close(encoded)
+		for d := range ordered {
+			<-d.done
+			encoded <- d
 		}
-		if strings.TrimSpace(j.text) == "" {
-			// Nothing to learn from; with BOS/EOS it would still add tokens.
-			st.EmptyDocuments++
-			continue
-		}
-		w := train
-		if val != nil && heldOut(j.text, o.Split) {
-			w = val
-			st.ValDocuments++
-			st.ValTokens += int64(len(j.ids))
-		} else {
-			st.Documents++
-			st.Tokens += int64(len(j.ids))
-		}
-		st.Bytes += int64(len(j.text))
-		writeErr = w.AddDocument(j.ids, len(j.text))
-		if o.Progress != nil && time.Since(lastReport) > 2*time.Second {
-			lastReport = time.Now()
-			el := time.Since(start).Seconds()
-			fmt.Fprintf(o.Progress, "tokenized %d documents, %d tokens, %.1f MB (%.2f MB/s)\n", st.Documents+st.ValDocuments, st.Tokens+st.ValTokens, float64(st.Bytes)/1e6, float64(st.Bytes)/1e6/el)
-		}
-	}
-	wg.Wait()
-	if err := <-readErr; err != nil {
-		return abort(err)
-	}
-	if writeErr != nil {
-		return abort(writeErr)
-	}
-	if st.Documents == 0 {
-		return abort(fmt.Errorf("no documents with text in %v (%d empty ones skipped); check --field", o.Inputs, st.EmptyDocuments))
-	}
-	train.SetSources(files)
-	if err := train.Close(); err != nil {
-		return st, err
-	}
-	if val != nil {
-		val.SetSources(files)
-		if err := val.Close(); err != nil {
-			return st, err
-		}
-	}
-	st.Seconds = time.Since(start).Seconds()
-	return st, nil
+		wg.Wait()
+	}()
+	return encoded, func() error { return <-readErr }
 }
 
 // missingDirs lists dir and its ancestors that do not exist yet, deepest
