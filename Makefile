@@ -10,7 +10,7 @@ ORT_LIB   := $(CACHE)/onnxruntime-1.24.3/libonnxruntime.so.1
 BIN       := bin/nrgraph
 export NRGRAPH_CACHE := $(CACHE)
 
-.PHONY: all build ort ort-node real-tokenizers bench-deps test test-mpi vet demo bench generate fuzz clean doctor corpora embedded repro ablations
+.PHONY: all build ort ort-node real-tokenizers bench-deps test test-mpi vet demo bench bench-scale generate fuzz clean doctor corpora embedded repro ablations
 
 all: build
 
@@ -63,6 +63,14 @@ BENCH_FLAGS ?= -rounds 4
 bench: ort bench-deps
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 	$(GO) build -o bin/nrgraph-bench ./bench && bin/nrgraph-bench $(BENCH_FLAGS)
+
+# The paper's own scale: a random Gemma-2B-shaped bf16 checkpoint written
+# here (5 GB on disk under .cache/bench-scale), then build, 2 training steps
+# at seq 256 x micro-batch 1 and scoring, each with wall time and peak RSS,
+# beside the same step in PyTorch. Needs ~16 GB of free memory; run it alone.
+SCALE_FLAGS ?= -shape gemma-2b -torch
+bench-scale: ort build bench-deps
+	$(GO) build -o bin/nrgraph-scale ./bench/scale && bin/nrgraph-scale $(SCALE_FLAGS)
 
 # Demo corpora (en, fr; de/da/hu unless CORPORA_EXTRA_LANGS=) from Debian
 # packages (apt-get download + dpkg -x, nothing installed); ~7 min.

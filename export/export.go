@@ -43,6 +43,17 @@ type Options struct {
 	DocString string
 	// Metadata is stored as metadata_props (sorted by key).
 	Metadata map[string]string
+	// KeepStoredDType also lists every 16-bit float initializer (bf16/fp16
+	// weights) as an optional graph input. ONNX Runtime's optimizers fold
+	// only constant initializers, and an initializer that is also a graph
+	// input is overridable, not constant: so Cast(weight) stays a Cast,
+	// run at each use into a buffer freed after it, instead of becoming a
+	// resident float32 copy at session creation (measured: the 2 GB
+	// anonymous memory of a 287M-parameter bf16 backbone at session open
+	// disappeared; disabling the ConstantFolding optimizer by name did not
+	// stop the fold). The weights still load from the initializers (the
+	// inputs are never fed), memory-mapped from external data.
+	KeepStoredDType bool
 }
 
 func (o Options) withDefaults() Options {
@@ -170,6 +181,9 @@ func toProto(g *graph.Graph, opts Options, sink *externalSink) (*onnxpb.ModelPro
 			return nil, err
 		}
 		gp.Initializer = append(gp.Initializer, t)
+		if opts.KeepStoredDType && (v.DType == graph.BFloat16 || v.DType == graph.Float16) {
+			gp.Input = append(gp.Input, valueInfo(v))
+		}
 	}
 	for _, n := range g.Nodes() {
 		np, err := nodeProto(n)

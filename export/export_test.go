@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,4 +181,79 @@ func TestOtherOpsetDomains(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"com.microsoft"`)
 	assert.Contains(t, err.Error(), m.Graph.Node[0].GetName())
+}
+
+// TestKeepStoredDTypeStopsORTFoldingCasts: ONNX Runtime folds
+// Cast(bf16 initializer) into a resident float32 initializer when it opens
+// a session (the float32 copy of a bf16 backbone); with KeepStoredDType
+// the weight is also an (overridable) graph input, the Cast survives in
+// the graph ORT runs, and the result is the same.
+func TestKeepStoredDTypeStopsORTFoldingCasts(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		w := make([]float32, 64*64)
+		for i := range w {
+			w[i] = float32(i%13) / 8
+		}
+		g, err := graph.Build("cast", func(g *graph.Graph) {
+			x := g.Input("x", graph.Float32, graph.S(1, 64))
+			raw := make([]byte, 2*len(w))
+			for i, v := range w {
+				binary.LittleEndian.PutUint16(raw[2*i:], graph.Float32ToBF16(v))
+			}
+			bf, err := graph.RawData(graph.BFloat16, []int64{64, 64}, raw)
+			require.NoError(t, err)
+			weight := g.Initializer("weight", bf)
+			g.Output("y", graph.ReduceSum(graph.MatMul(x, graph.Cast(weight, graph.Float32)), nil, false))
+		})
+		require.NoError(t, err)
+		dir := t.TempDir()
+		path := filepath.Join(dir, "model.onnx")
+		require.NoError(t, export.Save(g, path, export.Options{KeepStoredDType: keep}))
+		optimized := filepath.Join(dir, "optimized.onnx")
+		s, err := runtime.Open(path, []string{"x"}, []string{"y"}, runtime.Options{Threads: 1, OptimizedModelPath: optimized})
+		require.NoError(t, err)
+		x, err := runtime.NewTensor([]int64{1, 64}, make([]float32, 64))
+		require.NoError(t, err)
+		for i := range x.Float32s() {
+			x.Float32s()[i] = 1
+		}
+		y, err := runtime.NewEmpty(graph.Float32, nil)
+		require.NoError(t, err)
+		_, err = s.Run([]*runtime.Tensor{x}, []*runtime.Tensor{y})
+		require.NoError(t, err)
+		want := 0.0
+		for _, v := range w {
+			want += float64(v) // exact in bf16: multiples of 1/8 below 2
+		}
+		assert.Equal(t, want, y.Scalar(), "keep=%v", keep)
+		s.Close()
+		x.Destroy()
+		y.Destroy()
+
+		raw, err := os.ReadFile(optimized)
+		require.NoError(t, err)
+		var m onnxpb.ModelProto
+		require.NoError(t, proto.Unmarshal(raw, &m))
+		casts := 0
+		for _, n := range m.GetGraph().GetNode() {
+			if n.GetOpType() == "Cast" {
+				casts++
+			}
+		}
+		float32Weights := 0
+		for _, init := range m.GetGraph().GetInitializer() {
+			if init.GetDataType() == int32(onnxpb.TensorProto_FLOAT) && len(init.GetDims()) == 2 {
+				float32Weights++
+			}
+		}
+		if keep {
+			assert.Equal(t, 1, casts, "the Cast of the bf16 weight must run per use")
+			assert.Zero(t, float32Weights, "ORT made a resident float32 copy of the weight")
+		} else {
+			// What KeepStoredDType exists for: without it ORT folds the
+			// cast. If this starts failing, a newer ORT stopped folding.
+			assert.Zero(t, casts)
+			assert.Equal(t, 1, float32Weights)
+		}
+	}
 }

@@ -10,8 +10,8 @@ package graph
 // memory of the d=512/L=8 training step.
 //
 // It is opt-in per read: a rule calls recomputed(v) where it reads a
-// forward value v (the Mul and Sigmoid rules in vjp.go, SiLU's in
-// composite.go); every other read sees the forward value. What can be
+// forward value v (the Mul, Sigmoid, Gemm and MatMul rules in vjp.go,
+// SiLU's in composite.go); every other read sees the forward value. What can be
 // recomputed is listed in rematerializer.value.
 
 // rematerializer maps forward values to their backward-pass
@@ -20,8 +20,8 @@ package graph
 type rematerializer map[*Value]*Value
 
 // recomputed returns v as a gradient rule should read it: a recomputation
-// when v is the output of a Sigmoid or of a composite that has a recipe
-// (SiLU), v itself otherwise. Only a rule that is sure to use the result
+// when v is the output of a Sigmoid, of a composite that has a recipe
+// (SiLU) or the cast of a stored weight, v itself otherwise. Only a rule that is sure to use the result
 // should call it, so no recomputation is left unused.
 func recomputed(v *Value) *Value {
 	if v.g.remat == nil { // outside Grad
@@ -42,6 +42,16 @@ func (r rematerializer) value(v *Value) *Value {
 		w = p.composite.recompute(p.composite)
 	case p.Op == "Sigmoid":
 		w = Sigmoid(p.Inputs[0])
+	case p.Op == "Cast" && p.Inputs[0].IsInitializer():
+		// A frozen bf16/fp16 weight enters the forward pass as
+		// Cast(initializer) to the compute dtype. Were the backward's
+		// products (dX = dY·W) to read that forward cast, every layer's
+		// float32 copy would stay alive from the forward to the backward
+		// pass: a float32 copy of the whole backbone. Casting the stored
+		// weight again keeps each copy alive for one product (ONNX Runtime
+		// keeps both casts: its common-subexpression elimination is off,
+		// runtime.Options).
+		w = Cast(p.Inputs[0], v.DType)
 	}
 	r[v] = w
 	return w

@@ -363,8 +363,9 @@ func matMulVJP(n *Node, gy []*Value, need []bool) []*Value {
 		kk, _ := k.Size()
 		cc, _ := cols.Size()
 		return pick(need,
-			func() *Value { return MatMul(g, swapLast(b)) },
+			func() *Value { return MatMul(g, swapLast(recomputed(b))) },
 			func() *Value {
+				a := recomputed(a)
 				if !k.IsStatic() || !cols.IsStatic() {
 					return unbroadcast(MatMul(swapLast(a), g), b.Shape)
 				}
@@ -372,8 +373,8 @@ func matMulVJP(n *Node, gy []*Value, need []bool) []*Value {
 			})
 	}
 	return pick(need,
-		func() *Value { return unbroadcast(MatMul(g, swapLast(b)), a.Shape) },
-		func() *Value { return unbroadcast(MatMul(swapLast(a), g), b.Shape) })
+		func() *Value { return unbroadcast(MatMul(g, swapLast(recomputed(b))), a.Shape) },
+		func() *Value { return unbroadcast(MatMul(swapLast(recomputed(a)), g), b.Shape) })
 }
 
 // swapLast transposes x's last two axes. When x is itself such a
@@ -414,20 +415,22 @@ func gemmVJP(n *Node, gy []*Value, need []bool) []*Value {
 	a, b, g := n.Inputs[0], n.Inputs[1], gy[0]
 	alpha, beta := n.Attrs.Float("alpha", 1), n.Attrs.Float("beta", 1)
 	tA, tB := n.Attrs.Int("transA", 0) != 0, n.Attrs.Int("transB", 0) != 0
+	// Each gradient reads the other factor through recomputed: a stored
+	// weight's cast is redone rather than kept from the forward pass.
 	var ga, gb func() *Value
 	switch {
 	case !tA && !tB:
-		ga = func() *Value { return Gemm(g, b, nil, GemmOptions{TransB: true, Alpha: alpha}) }
-		gb = func() *Value { return Gemm(a, g, nil, GemmOptions{TransA: true, Alpha: alpha}) }
+		ga = func() *Value { return Gemm(g, recomputed(b), nil, GemmOptions{TransB: true, Alpha: alpha}) }
+		gb = func() *Value { return Gemm(recomputed(a), g, nil, GemmOptions{TransA: true, Alpha: alpha}) }
 	case !tA && tB:
-		ga = func() *Value { return Gemm(g, b, nil, GemmOptions{Alpha: alpha}) }
-		gb = func() *Value { return Gemm(g, a, nil, GemmOptions{TransA: true, Alpha: alpha}) }
+		ga = func() *Value { return Gemm(g, recomputed(b), nil, GemmOptions{Alpha: alpha}) }
+		gb = func() *Value { return Gemm(g, recomputed(a), nil, GemmOptions{TransA: true, Alpha: alpha}) }
 	case tA && !tB:
-		ga = func() *Value { return Gemm(b, g, nil, GemmOptions{TransB: true, Alpha: alpha}) }
-		gb = func() *Value { return Gemm(a, g, nil, GemmOptions{Alpha: alpha}) }
+		ga = func() *Value { return Gemm(recomputed(b), g, nil, GemmOptions{TransB: true, Alpha: alpha}) }
+		gb = func() *Value { return Gemm(recomputed(a), g, nil, GemmOptions{Alpha: alpha}) }
 	default:
-		ga = func() *Value { return Gemm(b, g, nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha}) }
-		gb = func() *Value { return Gemm(g, a, nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha}) }
+		ga = func() *Value { return Gemm(recomputed(b), g, nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha}) }
+		gb = func() *Value { return Gemm(g, recomputed(a), nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha}) }
 	}
 	if alpha == 0 { // y does not depend on A and B (and GemmOptions reads Alpha 0 as 1)
 		ga = func() *Value { return ZerosLike(a) }

@@ -209,11 +209,14 @@ func TestExtensionValidation(t *testing.T) {
 // TestTrainStepHoldsNoActivationForItsShape: in every method's training
 // step, for both attention layouts (MHA and GQA), no Shape node reads a
 // forward activation (a Shape read in the backward pass keeps the whole
-// tensor alive until then) and no backward node reads a forward sigmoid
-// (SiLU's is recomputed).
+// tensor alive until then), no backward node reads a forward sigmoid
+// (SiLU's is recomputed), and no backward node reads the forward pass's
+// float32 cast of a stored bf16 weight (it casts again, so no float32
+// copy of the backbone lives from the forward to the backward pass; the
+// embedding rows are gathered before the cast).
 func TestTrainStepHoldsNoActivationForItsShape(t *testing.T) {
 	for name, c := range map[string]Config{"mha": tinyConfigs()["llama-tied"], "gqa": tinyConfigs()["llama-gqa-untied"]} {
-		w, _ := randomCheckpoint(c, 3, false)
+		w, _ := randomCheckpoint(c, 3, true)
 		for _, method := range []Method{NeutralResidues, SigmoidGate, Adapters, LoRA, Finetune} {
 			t.Run(name+"/"+string(method), func(t *testing.T) {
 				ext, _ := DefaultExtension(method)
@@ -233,8 +236,15 @@ func TestTrainStepHoldsNoActivationForItsShape(t *testing.T) {
 					}
 				}
 				require.NotEmpty(t, silu)
+				storedCasts := 0
 				for _, n := range g.Nodes() {
 					for _, in := range n.Inputs {
+						if p := in.Producer; p != nil && p.Op == "Cast" && p.Inputs[0].IsInitializer() && p.Inputs[0].DType == graph.BFloat16 {
+							storedCasts++
+							assert.False(t, n.ID > loss.Producer.ID && p.ID < loss.Producer.ID,
+								"backward node %s (%s) reads the forward cast %s of weight %s", n.Name, n.Where, in, p.Inputs[0].Name())
+							assert.False(t, n.Op == "Gather", "%s gathers from a cast of the whole table %s", n.Name, p.Inputs[0].Name())
+						}
 						if n.Op == "Shape" {
 							assert.True(t, in.IsInput() || in.IsInitializer(), "%s (%s) reads the shape of activation %s", n.Name, n.Where, in)
 						}
@@ -242,6 +252,9 @@ func TestTrainStepHoldsNoActivationForItsShape(t *testing.T) {
 							assert.False(t, silu[in], "backward node %s (%s) reads forward SiLU sigmoid %s", n.Name, n.Where, in)
 						}
 					}
+				}
+				if method != Finetune {
+					require.NotZero(t, storedCasts, "the checkpoint is bf16: frozen weights enter through casts")
 				}
 			})
 		}

@@ -114,8 +114,10 @@ func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *For
 		b.segments = g.Input(SegmentIDs, graph.Int64, graph.S(Batch, Seq))
 	}
 
-	emb := b.param("model.embed_tokens.weight")
-	h := graph.Gather(emb, b.ids, 0) // [batch, seq, d]
+	// Rows are gathered in the stored dtype and then cast: casting the
+	// whole table first would make a float32 copy of every row (2 GB for
+	// Gemma's vocabulary) to read seq of them.
+	h := b.compute(graph.Gather(b.stored("model.embed_tokens.weight"), b.ids, 0)) // [batch, seq, d]
 	if c.EmbedScale {
 		// HF Gemma multiplies by sqrt(d) rounded to the activation dtype.
 		h = graph.Mul(h, graph.ScalarLike(h, roundTo(b.dt, math.Sqrt(float64(c.Hidden)))))
@@ -131,7 +133,7 @@ func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *For
 	b.fwd.Hidden = h
 	var head *graph.Value
 	if c.Tied {
-		head = emb
+		head = b.param("model.embed_tokens.weight")
 	} else {
 		head = b.param("lm_head.weight")
 	}
@@ -152,10 +154,15 @@ func roundTo(dt graph.DType, x float64) float64 {
 	return x
 }
 
-// param returns a checkpoint tensor as a graph value in the compute dtype.
-func (b *builder) param(name string) *graph.Value {
+// param returns a checkpoint tensor as a graph value in the compute dtype:
+// a Cast of its own per call, so each use's float32 copy is freed after it.
+func (b *builder) param(name string) *graph.Value { return b.compute(b.stored(name)) }
+
+// stored returns a checkpoint tensor's graph value in its stored dtype
+// (trained tensors: the compute dtype).
+func (b *builder) stored(name string) *graph.Value {
 	if v, ok := b.fwd.Params[name]; ok {
-		return b.compute(v)
+		return v
 	}
 	d, err := b.w.Tensor(name)
 	if err != nil {
@@ -170,7 +177,7 @@ func (b *builder) param(name string) *graph.Value {
 		v = b.g.Initializer(name, d)
 	}
 	b.fwd.Params[name] = v
-	return b.compute(v)
+	return v
 }
 
 func (b *builder) compute(v *graph.Value) *graph.Value { return graph.Cast(v, b.dt) }

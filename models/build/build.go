@@ -110,7 +110,7 @@ func Build(o BuildOptions) (*Manifest, error) {
 	meta := map[string]string{"nrgraph_version": Version, "method": string(o.Ext.Method)}
 	save := func(key, file string, g *graph.Graph) error {
 		start := time.Now()
-		if err := export.Save(g, filepath.Join(o.Out, file), export.Options{Metadata: meta}); err != nil {
+		if err := export.Save(g, filepath.Join(o.Out, file), export.Options{Metadata: meta, KeepStoredDType: true}); err != nil {
 			return err
 		}
 		man.Graphs[key] = graphIO(g)

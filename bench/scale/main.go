@@ -1,0 +1,266 @@
+// Command scale measures nrgraph at the paper's scale (`make bench-scale`):
+// it writes a random Gemma-2B-shaped checkpoint in Hugging Face layout
+// itself (bf16 safetensors streamed to disk, config.json, a byte-level BPE
+// tokenizer), then runs what a user runs — build neutral residues, train a
+// few steps at seq x micro-batch 1, score held-out text — each command in
+// its own process, and prints each phase's wall time and peak RSS (the
+// kernel's maximum resident set of that process, as /usr/bin/time -v
+// reports it). With -torch it also runs the same training step in PyTorch
+// (bench/torch_step.py: frozen bf16 backbone, fp32 adapters, AdamW, bf16
+// autocast).
+//
+// Run the big shapes alone on a shared machine: the Gemma-2B shape needs
+// ~5 GB of disk for the checkpoint and several GB of memory per phase.
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nrgraph/nrgraph/models/safetensors"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
+)
+
+// shape is an HF GemmaForCausalLM config (the fields nrgraph reads).
+type shape struct {
+	Architectures         []string `json:"architectures"`
+	VocabSize             int      `json:"vocab_size"`
+	HiddenSize            int      `json:"hidden_size"`
+	IntermediateSize      int      `json:"intermediate_size"`
+	NumHiddenLayers       int      `json:"num_hidden_layers"`
+	NumAttentionHeads     int      `json:"num_attention_heads"`
+	NumKeyValueHeads      int      `json:"num_key_value_heads"`
+	HeadDim               int      `json:"head_dim"`
+	RMSNormEps            float64  `json:"rms_norm_eps"`
+	RopeTheta             float64  `json:"rope_theta"`
+	MaxPositionEmbeddings int      `json:"max_position_embeddings"`
+	HiddenAct             string   `json:"hidden_act"`
+	TorchDType            string   `json:"torch_dtype"`
+}
+
+// shapes: the issue's Gemma-2B shape (vocabulary 262,144 as Gemma's later
+// tokenizers) and a mid size for checking the memory estimate.
+var shapes = map[string]shape{
+	"gemma-2b": gemma(18, 2048, 16384, 8, 1, 256, 262144),
+	"mid":      gemma(8, 1024, 8192, 8, 1, 128, 65536),
+}
+
+func gemma(layers, d, ffn, heads, kv, hd, vocab int) shape {
+	return shape{Architectures: []string{"GemmaForCausalLM"}, VocabSize: vocab, HiddenSize: d, IntermediateSize: ffn,
+		NumHiddenLayers: layers, NumAttentionHeads: heads, NumKeyValueHeads: kv, HeadDim: hd, RMSNormEps: 1e-6,
+		RopeTheta: 10000, MaxPositionEmbeddings: 8192, HiddenAct: "gelu_pytorch_tanh", TorchDType: "bfloat16"}
+}
+
+// tensors lists the checkpoint's tensors (tied embeddings, as Gemma).
+func (s shape) tensors() map[string][]int64 {
+	d, f, hd := int64(s.HiddenSize), int64(s.IntermediateSize), int64(s.HeadDim)
+	q, kv := int64(s.NumAttentionHeads)*hd, int64(s.NumKeyValueHeads)*hd
+	out := map[string][]int64{"model.embed_tokens.weight": {int64(s.VocabSize), d}, "model.norm.weight": {d}}
+	for l := 0; l < s.NumHiddenLayers; l++ {
+		p := fmt.Sprintf("model.layers.%d.", l)
+		for name, dims := range map[string][]int64{
+			"self_attn.q_proj.weight": {q, d}, "self_attn.k_proj.weight": {kv, d}, "self_attn.v_proj.weight": {kv, d},
+			"self_attn.o_proj.weight": {d, q}, "mlp.gate_proj.weight": {f, d}, "mlp.up_proj.weight": {f, d},
+			"mlp.down_proj.weight": {d, f}, "input_layernorm.weight": {d}, "post_attention_layernorm.weight": {d},
+		} {
+			out[p+name] = dims
+		}
+	}
+	return out
+}
+
+// randomBF16 streams n bytes of bf16 values, uniform with standard
+// deviation 0.02 (vectors: the norms' w of Gemma's (1 + w), near 0), from
+// a xorshift generator: 5 GB without holding more than a write buffer.
+type randomBF16 struct {
+	state uint64
+	left  int64
+}
+
+func (r *randomBF16) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := int64(len(p)) &^ 1
+	n = min(n, r.left)
+	half := 0.02 * math.Sqrt(3)
+	for i := int64(0); i < n; i += 2 {
+		r.state ^= r.state << 13
+		r.state ^= r.state >> 7
+		r.state ^= r.state << 17
+		u := float64(r.state>>11)/(1<<53)*2 - 1
+		binary.LittleEndian.PutUint16(p[i:], uint16(math.Float32bits(float32(u*half))>>16))
+	}
+	r.left -= n
+	return int(n), nil
+}
+
+// writeModel writes config.json, model.safetensors and tokenizer.json into
+// dir unless a model of this shape is already there.
+func writeModel(dir string, s shape, text string) error {
+	cfg, _ := json.MarshalIndent(s, "", "  ")
+	if old, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil && string(old) == string(cfg) {
+		if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var list []safetensors.Tensor
+	seed := uint64(0x9e3779b97f4a7c15)
+	for name, dims := range s.tensors() {
+		n := int64(2)
+		for _, d := range dims {
+			n *= d
+		}
+		seed += 0x9e3779b97f4a7c15
+		list = append(list, safetensors.Tensor{Name: name, DType: safetensors.BF16, Shape: dims, Source: &randomBF16{state: seed | 1, left: n}})
+	}
+	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), list, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	tok, err := tokenizer.Train([]string{text}, 2048, []string{"<bos>", "<eos>", "<pad>"})
+	if err != nil {
+		return err
+	}
+	if err := tok.Save(filepath.Join(dir, "tokenizer.json")); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
+}
+
+// phase is one measured command.
+type phase struct {
+	Name    string  `json:"phase"`
+	Seconds float64 `json:"seconds"`
+	PeakMB  float64 `json:"peak_rss_mb"`
+	Note    string  `json:"note,omitempty"`
+}
+
+// run executes a command, its output passed through, and measures it.
+func run(name string, args ...string) (phase, error) {
+	fmt.Fprintf(os.Stderr, "== %s: %s\n", name, strings.Join(args, " "))
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	start := time.Now()
+	err := cmd.Run()
+	p := phase{Name: name, Seconds: time.Since(start).Seconds()}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			p.PeakMB = float64(ru.Maxrss) / 1024
+		}
+	}
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+func main() {
+	work := flag.String("work", ".cache/bench-scale", "working directory (the checkpoint is written once and reused)")
+	shapeName := flag.String("shape", "gemma-2b", "model shape: gemma-2b or mid")
+	bin := flag.String("nrgraph", "bin/nrgraph", "nrgraph binary")
+	seq := flag.Int("seq", 256, "training sequence length")
+	steps := flag.Int("steps", 2, "training steps (micro-batch 1)")
+	threads := flag.Int("threads", 2, "threads for both sides")
+	torch := flag.Bool("torch", false, "also run the same training step in PyTorch (bench/torch_step.py)")
+	only := flag.String("only", "", "comma-separated phases to run (build,train,score,torch); default all")
+	flag.Parse()
+	s, ok := shapes[*shapeName]
+	if !ok {
+		fail(fmt.Errorf("-shape %q: want gemma-2b or mid", *shapeName))
+	}
+	want := func(p string) bool { return *only == "" || strings.Contains(","+*only+",", ","+p+",") }
+	root := filepath.Join(*work, *shapeName)
+	modelDir, buildDir, runDir := filepath.Join(root, "model"), filepath.Join(root, "build"), filepath.Join(root, "run")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		fail(err)
+	}
+	text := filepath.Join(root, "text.txt")
+	if err := writeText(text); err != nil {
+		fail(err)
+	}
+	var phases []phase
+	start := time.Now()
+	if err := writeModel(modelDir, s, text); err != nil {
+		fail(fmt.Errorf("write model: %w", err))
+	}
+	phases = append(phases, phase{Name: "write checkpoint", Seconds: time.Since(start).Seconds(), Note: "this process; skipped when present"})
+	must := func(p phase, err error) {
+		phases = append(phases, p)
+		if err != nil {
+			report(*shapeName, phases)
+			fail(err)
+		}
+	}
+	th := fmt.Sprint(*threads)
+	if want("build") {
+		must(run("build", *bin, "build", "--model", modelDir, "--seq", fmt.Sprint(*seq), "--out", buildDir))
+	}
+	if want("train") {
+		shards := filepath.Join(root, "shards", "text")
+		if _, err := run("tokenize", *bin, "tokenize", "--tokenizer", filepath.Join(modelDir, "tokenizer.json"), "--out", shards, text); err != nil {
+			fail(err)
+		}
+		os.RemoveAll(runDir)
+		must(run(fmt.Sprintf("train %d steps (seq %d x 1)", *steps, *seq), *bin, "train", "--build", buildDir, "--new", shards, "--orig", shards,
+			"--steps", fmt.Sprint(*steps), "--batch", "1", "--micro-batch", "1", "--warmup", "1", "--save-every", "1000000",
+			"--threads", th, "--out", runDir))
+	}
+	if want("score") {
+		must(run("score ~2,000 tokens", *bin, "eval", "--build", buildDir, "--text-target", text, "--batch", "1", "--threads", th))
+	}
+	if want("torch") && *torch {
+		must(run(fmt.Sprintf("PyTorch train %d steps (seq %d x 1)", *steps, *seq), "/usr/bin/python3", "bench/torch_step.py",
+			"--gemma-config", filepath.Join(modelDir, "config.json"), "--seq", fmt.Sprint(*seq), "--batch", "1",
+			"--steps", fmt.Sprint(*steps), "--threads", th, "--train-only"))
+	}
+	report(*shapeName, phases)
+}
+
+func report(shapeName string, phases []phase) {
+	fmt.Printf("# nrgraph at scale: %s shape, %s\n\n| phase | wall s | peak RSS MB |\n|---|---|---|\n", shapeName, time.Now().Format("2006-01-02"))
+	for _, p := range phases {
+		rss := "–"
+		if p.PeakMB > 0 {
+			rss = fmt.Sprintf("%.0f", p.PeakMB)
+		}
+		fmt.Printf("| %s | %.1f | %s |\n", p.Name, p.Seconds, rss)
+	}
+}
+
+// writeText writes ~2,000 tokens of deterministic English-like text: the
+// tokenizer's training text, the training shards and the scored text.
+func writeText(path string) error {
+	words := strings.Fields(`the model adds a gated adapter beside every frozen feed forward block and trains it on new
+		language text mixed with original domain data so that it learns without forgetting what it knew before
+		neutral residues keep the adapter output near zero on the original domain with a sparsity loss`)
+	var b strings.Builder
+	state := uint64(12345)
+	for i := 0; i < 2000; i++ {
+		state = state*6364136223846793005 + 1442695040888963407
+		b.WriteString(words[(state>>33)%uint64(len(words))])
+		if i%17 == 16 {
+			b.WriteString(".\n")
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench-scale:", err)
+	os.Exit(1)
+}
