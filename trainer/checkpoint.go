@@ -135,24 +135,30 @@ func (s *stateTensors) loadInit(path string) error {
 	return s.loadFile(path, false)
 }
 
-// loadFile reads tensors by name; withMoments requires every state tensor.
+// loadFile reads tensors by name straight into the state; withMoments
+// requires every state tensor.
 func (s *stateTensors) loadFile(path string, withMoments bool) error {
-	values, err := build.ReadTensors(path)
+	seen := map[string]bool{}
+	err := build.ReadTensorsInto(path, func(name string, n int) []float32 {
+		t, ok := s.cur[name]
+		if !ok {
+			return nil
+		}
+		seen[name] = true
+		return t.Float32s()
+	})
 	if err != nil {
 		return err
 	}
 	for _, name := range s.names {
-		vals, ok := values[name]
-		if !ok {
-			if !withMoments && isMoment(name) {
-				clear(s.cur[name].Float32s())
-				continue
-			}
-			return fmt.Errorf("%s: tensor %q missing", path, name)
+		if seen[name] {
+			continue
 		}
-		if err := s.set(name, vals); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		if !withMoments && isMoment(name) {
+			clear(s.cur[name].Float32s())
+			continue
 		}
+		return fmt.Errorf("%s: tensor %q missing", path, name)
 	}
 	return nil
 }

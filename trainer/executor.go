@@ -157,7 +157,7 @@ func (e *executor) bind(s *session, extra map[string]*runtime.Tensor) error {
 	}
 	for i, name := range s.s.Outputs {
 		if base, ok := strings.CutSuffix(name, ".next"); ok {
-			if t := e.state.next[base]; t != nil {
+			if t := e.state.cur[base]; t != nil { // updated in place (stateTensors)
 				s.outputs[i] = t
 				continue
 			}
@@ -167,7 +167,7 @@ func (e *executor) bind(s *session, extra map[string]*runtime.Tensor) error {
 }
 
 // step runs one optimizer step on e.batch (the whole optimizer batch,
-// filled by the caller) into the next state.
+// filled by the caller), updating the state in place.
 func (e *executor) step(step int, lr float64) (*Metrics, error) {
 	if err := e.stepT.SetScalar(float64(step)); err != nil {
 		return nil, err
@@ -214,6 +214,3 @@ func readMetrics(s *session, m *Metrics) {
 		*sm.field(m) += s.metric(sm.output)
 	}
 }
-
-// commit makes the step's outputs the current state.
-func (e *executor) commit() { e.state.commit() }

@@ -364,7 +364,6 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if err := checkFinite(m); err != nil {
 			return err
 		}
-		exec.commit() // the step's outputs become the state
 		t.step = step
 		if eval != nil && step%t.Cfg.EvalEvery == 0 {
 			if m.Eval, err = eval.run(); err != nil {
