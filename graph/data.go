@@ -137,6 +137,16 @@ func (d *Data) Bytes() ([]byte, error) {
 	return d.raw, d.err
 }
 
+// Transient returns the raw data like Bytes, but lazy or file-backed data
+// is produced anew and not kept: streaming a model's initial weights to a
+// file then holds one tensor at a time, not all of them.
+func (d *Data) Transient() ([]byte, error) {
+	if d.raw != nil || d.load == nil {
+		return d.raw, nil
+	}
+	return d.load()
+}
+
 // WriteTo streams the raw data to w.
 func (d *Data) WriteTo(w io.Writer) (int64, error) {
 	b, err := d.Bytes()

@@ -1,9 +1,11 @@
 package build
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +14,7 @@ import (
 	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/safetensors"
 	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
@@ -152,21 +155,13 @@ func Build(o BuildOptions) (*Manifest, error) {
 	if err := save("score_packed", PackedScoreGraph, packedG); err != nil {
 		return nil, err
 	}
-	tensors, shapes := map[string][]float32{}, map[string][]int64{}
+	var initial []safetensors.Tensor
 	for _, p := range ext.Trainable {
 		dims, _ := p.Shape.Static()
 		man.Params = append(man.Params, ParamEntry{Name: p.Name(), DType: p.DType.String(), Shape: dims})
-		vals, err := ext.Init[p.Name()].Float64s()
-		if err != nil {
-			return nil, fmt.Errorf("initial value of %s: %w", p.Name(), err)
-		}
-		f := make([]float32, len(vals))
-		for i, v := range vals {
-			f[i] = float32(v)
-		}
-		tensors[p.Name()], shapes[p.Name()] = f, dims
+		initial = append(initial, safetensors.Tensor{Name: p.Name(), DType: safetensors.F32, Shape: dims, Source: &float32Source{d: ext.Init[p.Name()]}})
 	}
-	if err := WriteTensors(filepath.Join(o.Out, InitFile), tensors, shapes, meta); err != nil {
+	if err := safetensors.Write(filepath.Join(o.Out, InitFile), initial, meta); err != nil {
 		return nil, err
 	}
 	man.AdapterHidden, man.LoRARank, man.AddedParams = ext.Ext.Hidden, ext.Ext.Rank, ext.Ext.AddedParams()
@@ -218,4 +213,46 @@ func backboneHash(c models.Config, w models.Weights) string {
 		Entries []entry
 	}{c, entries})
 	return HashBytes(raw)
+}
+
+// float32Source streams a tensor's initial value as float32 bytes, made
+// (drawn, or read and converted from the checkpoint) when the writer gets
+// to it and dropped after: the build holds one trainable tensor at a time
+// (Gemma-2B's neutral residues: 504M parameters, 2 GB).
+type float32Source struct {
+	d    *graph.Data
+	buf  []byte
+	made bool
+}
+
+func (s *float32Source) Read(p []byte) (int, error) {
+	if !s.made {
+		s.made = true
+		raw, err := s.d.Transient()
+		if err != nil {
+			return 0, err
+		}
+		if s.d.DType != graph.Float32 {
+			tmp, err := graph.RawData(s.d.DType, s.d.Dims, raw)
+			if err != nil {
+				return 0, err
+			}
+			vals, err := tmp.Float64s()
+			if err != nil {
+				return 0, err
+			}
+			raw = make([]byte, 4*len(vals))
+			for i, v := range vals {
+				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(float32(v)))
+			}
+		}
+		s.buf = raw
+	}
+	if len(s.buf) == 0 {
+		s.buf = nil
+		return 0, io.EOF
+	}
+	n := copy(p, s.buf)
+	s.buf = s.buf[n:]
+	return n, nil
 }
