@@ -137,6 +137,34 @@ func (d *Data) Bytes() ([]byte, error) {
 	return d.raw, d.err
 }
 
+// Rows returns rows [from, to) of the data's first axis as data of its
+// own, without reading anything: a file-backed tensor gives a sub-region
+// of the same file (so ONNX Runtime maps those bytes in place), in-memory
+// data a view of its bytes.
+func (d *Data) Rows(from, to int64) (*Data, error) {
+	if len(d.Dims) == 0 || from < 0 || to > d.Dims[0] || from >= to {
+		return nil, fmt.Errorf("rows [%d, %d) of %s%v", from, to, d.DType, d.Dims)
+	}
+	dims := append([]int64{to - from}, d.Dims[1:]...)
+	rowBytes := NumElements(d.Dims[1:]) * int64(d.DType.Size())
+	switch {
+	case d.File != nil:
+		region := *d.File
+		region.Offset += from * rowBytes
+		region.Length = (to - from) * rowBytes
+		return FileData(d.DType, dims, region)
+	case d.raw != nil || d.load == nil:
+		return RawData(d.DType, dims, d.raw[from*rowBytes:to*rowBytes])
+	}
+	return LazyData(d.DType, dims, func() ([]byte, error) {
+		raw, err := d.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		return raw[from*rowBytes : to*rowBytes], nil
+	}), nil
+}
+
 // Transient returns the raw data like Bytes, but lazy or file-backed data
 // is produced anew and not kept: streaming a model's initial weights to a
 // file then holds one tensor at a time, not all of them.

@@ -213,14 +213,15 @@ func TestExtensionValidation(t *testing.T) {
 // (SiLU's is recomputed), and no backward node reads the forward pass's
 // float32 cast of a stored bf16 weight (it casts again, so no float32
 // copy of the backbone lives from the forward to the backward pass; the
-// embedding rows are gathered before the cast).
+// embedding rows are gathered before the cast). The LM head works in
+// chunks of 7 vocabulary rows, as a large vocabulary's does.
 func TestTrainStepHoldsNoActivationForItsShape(t *testing.T) {
 	for name, c := range map[string]Config{"mha": tinyConfigs()["llama-tied"], "gqa": tinyConfigs()["llama-gqa-untied"]} {
 		w, _ := randomCheckpoint(c, 3, true)
 		for _, method := range []Method{NeutralResidues, SigmoidGate, Adapters, LoRA, Finetune} {
 			t.Run(name+"/"+string(method), func(t *testing.T) {
 				ext, _ := DefaultExtension(method)
-				g, _, err := BuildTrainGraph(Model{Config: c, Weights: w, Ext: ext}, graph.DefaultAdamW(), FusedStep)
+				g, _, err := BuildTrainGraph(Model{Config: c, Weights: w, Ext: ext, HeadChunkRows: 7}, graph.DefaultAdamW(), FusedStep)
 				require.NoError(t, err)
 				loss, ok := g.Lookup(LMLossOutput)
 				require.True(t, ok)

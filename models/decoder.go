@@ -45,6 +45,10 @@ type ForwardOptions struct {
 	// attending to the prefix and to itself only, with its own positions, so
 	// a question's context is read once for all its choices.
 	Packed bool
+	// HeadChunkRows > 0 leaves Logits nil when a frozen head has more
+	// rows and scores targets over chunks of that many vocabulary rows:
+	// Forward.TargetLogProbs and TargetScores then never hold all logits.
+	HeadChunkRows int
 }
 
 // Extension is how extension methods enter the backbone without the
@@ -72,12 +76,13 @@ type BlockContext struct {
 type Forward struct {
 	IDs, Mask *graph.Value
 	Hidden    *graph.Value // final normed hidden state [batch, seq, d]
-	Logits    *graph.Value // [batch, seq, vocab], compute dtype
+	Logits    *graph.Value // [batch, seq, vocab], compute dtype (nil with a chunked head)
 	// Params maps HF tensor names to their graph values (inputs for
 	// trainable tensors, initializers otherwise).
 	Params map[string]*graph.Value
 	// Trainable lists the trainable backbone tensors in name order.
 	Trainable []*graph.Value
+	head      *chunkedHead
 }
 
 type builder struct {
@@ -131,17 +136,7 @@ func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *For
 	}
 	h = b.rmsNorm(h, "model.norm.weight")
 	b.fwd.Hidden = h
-	var head *graph.Value
-	if c.Tied {
-		head = b.param("model.embed_tokens.weight")
-	} else {
-		head = b.param("lm_head.weight")
-	}
-	logits := b.linearW(h, head, int64(c.Vocab))
-	if c.FinalSoftcap > 0 {
-		logits = softcap(logits, c.FinalSoftcap)
-	}
-	b.fwd.Logits = logits
+	b.lmHead(h, opts.HeadChunkRows)
 	return b.fwd
 }
 

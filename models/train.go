@@ -31,6 +31,9 @@ type Model struct {
 	Ext     ExtensionConfig
 	// ComputeDType of activations and trainable tensors (default float32).
 	ComputeDType graph.DType
+	// HeadChunkRows overrides the training and scoring graphs' LM-head
+	// chunk (default HeadChunkRows; tests use small ones).
+	HeadChunkRows int
 	// Baked, when set, freezes the model for inference: every trainable
 	// tensor becomes an initializer holding Baked[name] (trained adapters,
 	// finetuned weights), so the graph has no parameter inputs.
@@ -52,13 +55,23 @@ type Extended struct {
 
 // BuildExtended adds the extended model's forward pass to g (panics on
 // graph errors, as all builders).
-func BuildExtended(g *graph.Graph, m Model) *Extended {
+func BuildExtended(g *graph.Graph, m Model) *Extended { return buildExtended(g, m, false) }
+
+// buildExtended with chunkedHead scores targets over vocabulary chunks
+// (ForwardOptions.HeadChunkRows; the training and scoring graphs).
+func buildExtended(g *graph.Graph, m Model, chunkedHead bool) *Extended {
 	ext, err := NewExtender(m.Ext, m.Config)
 	if err != nil {
 		panic(&graph.Error{Op: "Extension", Err: err})
 	}
 	ext.baked = m.Baked
 	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed}
+	if chunkedHead {
+		opts.HeadChunkRows = HeadChunkRows
+		if m.HeadChunkRows > 0 {
+			opts.HeadChunkRows = m.HeadChunkRows
+		}
+	}
 	weights := m.Weights
 	switch {
 	case m.Baked != nil:
@@ -98,7 +111,7 @@ func objective(g *graph.Graph, e *Extended, alpha float64, countsAsInputs bool) 
 	} else {
 		counts = batchCounts(lossMask, e.Mask, domain, len(e.Ext.Outputs) > 0)
 	}
-	lm := graph.Neg(PerToken(MaskedSum(TargetLogProbs(e.Logits, targets), lossMask), counts.Loss))
+	lm := graph.Neg(PerToken(MaskedSum(e.TargetLogProbs(targets), lossMask), counts.Loss))
 	loss = lm
 	lmOut := graph.Identity(lm)
 	g.Rename(lmOut, LMLossOutput)
@@ -119,7 +132,7 @@ func objective(g *graph.Graph, e *Extended, alpha float64, countsAsInputs bool) 
 // domainMetrics: mean gate value and mean |adapter output| over the real
 // tokens of each domain (0 when the method has none).
 func domainMetrics(g *graph.Graph, e *Extended, domain *graph.Value, counts TokenCounts) []*graph.Value {
-	dt := e.Logits.DType
+	dt := e.Hidden.DType
 	mask := graph.Cast(e.Mask, dt)
 	dom := graph.Unsqueeze(graph.Cast(domain, dt), 1)
 	type tokens struct{ mask, count *graph.Value }
@@ -190,7 +203,7 @@ const (
 func BuildTrainGraph(m Model, opt graph.AdamW, variant TrainVariant) (*graph.Graph, *Extended, error) {
 	var e *Extended
 	g, err := graph.Build("train_"+string(m.Ext.Method), func(g *graph.Graph) {
-		e = BuildExtended(g, m)
+		e = buildExtended(g, m, true)
 		if len(e.Trainable) == 0 {
 			panic(&graph.Error{Op: "TrainStep", Err: fmt.Errorf("method %s has no trainable tensors", m.Ext.Method)})
 		}
@@ -230,12 +243,12 @@ func BuildApplyGraph(e *Extended, opt graph.AdamW) (*graph.Graph, error) {
 func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
 	var e *Extended
 	g, err := graph.Build("score_"+string(m.Ext.Method), func(g *graph.Graph) {
-		e = BuildExtended(g, m)
+		e = buildExtended(g, m, true)
 		targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
-		target, logp := targetAndLogProbs(e.Logits, targets)
-		g.Output(TargetLogProbs_, target)
 		// Whether the target is the model's top choice (lm-eval's is_greedy).
-		g.Output(TargetIsArgmax, graph.Not(graph.Less(target, graph.ReduceMax(logp, []int{-1}, false))))
+		target, isMax := e.TargetScores(targets)
+		g.Output(TargetLogProbs_, target)
+		g.Output(TargetIsArgmax, isMax)
 	})
 	return g, e, err
 }

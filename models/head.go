@@ -1,0 +1,130 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/nrgraph/nrgraph/graph"
+)
+
+// HeadChunkRows is how many vocabulary rows of a frozen LM head the
+// training and scoring graphs multiply at a time. The head of a large
+// vocabulary is the biggest single weight (Gemma: 262,144 x 2048, 1 GB in
+// bf16): whole, its float32 cast alone is 2 GB and the logits of 2,000
+// scored tokens another 2 GB, plus as much again for the log-softmax.
+// In chunks, only one chunk's float32 weight and logits exist at a time
+// (32,768 rows: 256 MB of weight; 2,000 tokens' logits 262 MB), and the
+// log-softmax is a running log-sum-exp over the chunks.
+const HeadChunkRows = 32768
+
+// chunkedHead is a frozen LM head split into row chunks, each its own
+// initializer (a region of the checkpoint file, mapped in place) cast to
+// the compute dtype where it is used.
+type chunkedHead struct {
+	weights []*graph.Value // [rows_k, d] compute dtype
+	offsets []int64        // first vocabulary id of each chunk
+	softcap float64
+}
+
+// lmHead adds the logits or, with chunkRows > 0 and a frozen head of
+// more rows, the chunked head that TargetLogProbs / TargetScores use.
+func (b *builder) lmHead(h *graph.Value, chunkRows int) {
+	c := b.c
+	name := "lm_head.weight"
+	if c.Tied {
+		name = "model.embed_tokens.weight"
+	}
+	trainable := b.opts.Trainable != nil && b.opts.Trainable(name)
+	if chunkRows <= 0 || trainable || c.Vocab <= chunkRows {
+		logits := b.linearW(h, b.param(name), int64(c.Vocab))
+		if c.FinalSoftcap > 0 {
+			logits = softcap(logits, c.FinalSoftcap)
+		}
+		b.fwd.Logits = logits
+		return
+	}
+	data, err := b.w.Tensor(name)
+	if err != nil {
+		panic(&graph.Error{Op: "Weights", Node: name, Err: err})
+	}
+	head := &chunkedHead{softcap: c.FinalSoftcap}
+	for from := int64(0); from < int64(c.Vocab); from += int64(chunkRows) {
+		to := min(from+int64(chunkRows), int64(c.Vocab))
+		rows, err := data.Rows(from, to)
+		if err != nil {
+			panic(&graph.Error{Op: "Weights", Node: name, Err: err})
+		}
+		w := b.g.Initializer(fmt.Sprintf("%s.rows_%d_%d", name, from, to), rows)
+		head.weights = append(head.weights, b.compute(w))
+		head.offsets = append(head.offsets, from)
+	}
+	b.fwd.head = head
+}
+
+// TargetLogProbs returns log p(target) per position [batch, seq].
+func (f *Forward) TargetLogProbs(targets *graph.Value) *graph.Value {
+	logp, _ := f.targetScores(targets, false)
+	return logp
+}
+
+// TargetScores returns log p(target) per position [batch, seq] and
+// whether the target has the highest logit there (lm-eval's is_greedy).
+func (f *Forward) TargetScores(targets *graph.Value) (logp, isMax *graph.Value) {
+	return f.targetScores(targets, true)
+}
+
+func (f *Forward) targetScores(targets *graph.Value, withMax bool) (logp, isMax *graph.Value) {
+	if f.head == nil {
+		target, all := targetAndLogProbs(f.Logits, targets)
+		if withMax {
+			isMax = graph.Not(graph.Less(target, graph.ReduceMax(all, []int{-1}, false)))
+		}
+		return target, isMax
+	}
+	// Per chunk k: logits_k = h·W_kᵀ, its max m_k and s_k = Σ exp(logits_k
+	// - m_k); the target's logit comes from the chunk holding it. Then
+	// log Σ exp(all logits) = M + log Σ_k s_k·exp(m_k - M) with M = max m_k.
+	// The shifts m_k and M only keep exp in range: any value gives the same
+	// result, so no gradient flows through them (StopGradient) and the
+	// backward of each chunk is softmax_k - onehot_k, as for LogSoftmax.
+	h := f.Hidden
+	d := h.Shape[h.Rank()-1].MustStatic()
+	flat := graph.Reshape(h, -1, d)      // [T, d]
+	ids := graph.Reshape(targets, -1, 1) // [T, 1]
+	var target, shift *graph.Value       // [T, 1]
+	maxes, sums := []*graph.Value{}, []*graph.Value{}
+	for k, w := range f.head.weights {
+		rows := w.Shape[0].MustStatic()
+		logits := graph.Gemm(flat, w, nil, graph.GemmOptions{TransB: true}) // [T, rows]
+		if f.head.softcap > 0 {
+			logits = softcap(logits, f.head.softcap)
+		}
+		m := graph.StopGradient(graph.ReduceMax(logits, []int{-1}, true))
+		maxes = append(maxes, m)
+		sums = append(sums, graph.ReduceSum(graph.Exp(graph.Sub(logits, m)), []int{-1}, true))
+		local := graph.Sub(ids, graph.ScalarLike(ids, float64(f.head.offsets[k])))
+		idx := graph.Clip(local, graph.ScalarLike(ids, 0), graph.ScalarLike(ids, float64(rows-1)))
+		t := graph.GatherElements(logits, idx, 1)
+		if target == nil {
+			target, shift = t, m
+			continue
+		}
+		target = graph.Where(graph.Equal(idx, local), t, target)
+		shift = graph.Max(shift, m)
+	}
+	var total *graph.Value
+	for k, s := range sums {
+		term := graph.Mul(s, graph.Exp(graph.Sub(maxes[k], shift)))
+		if total == nil {
+			total = term
+		} else {
+			total = graph.Add(total, term)
+		}
+	}
+	lse := graph.Add(shift, graph.Log(total))
+	shape := graph.S(Batch, Seq)
+	logp = graph.ReshapeLike(graph.Sub(target, lse), shape, targets)
+	if withMax {
+		isMax = graph.ReshapeLike(graph.Not(graph.Less(target, shift)), shape, targets)
+	}
+	return logp, isMax
+}
