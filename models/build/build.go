@@ -165,6 +165,12 @@ func Build(o BuildOptions) (*Manifest, error) {
 		return nil, err
 	}
 	man.AdapterHidden, man.LoRARank, man.AddedParams = ext.Ext.Hidden, ext.Ext.Rank, ext.Ext.AddedParams()
+	// What training one sequence per micro-batch and scoring seq tokens at
+	// once will need (nrgraph plan gives other sizes).
+	if est, err := models.EstimateMemory(*cfg, o.Ext, o.Seq, 1, o.Seq); err == nil {
+		man.Memory = &est
+		fmt.Fprint(log, est)
+	}
 	if err := man.Write(o.Out); err != nil {
 		return nil, err
 	}

@@ -65,6 +65,8 @@ type Manifest struct {
 	Params         []ParamEntry           `json:"params"`
 	Graphs         map[string]GraphIO     `json:"graphs"`
 	TokenizerHash  string                 `json:"tokenizer_hash,omitempty"`
+	// Memory is the estimated peak memory per component (models.EstimateMemory).
+	Memory *models.MemoryEstimate `json:"memory_estimate,omitempty"`
 }
 
 // OptimizerConfig is AdamW's settings as stored in the manifest.

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/nrgraph/nrgraph/models"
+)
+
+func init() {
+	register(subcommand{name: "plan", summary: "estimate the memory of training and scoring a model before building it", run: runPlan})
+}
+
+func runPlan(args []string) error {
+	fs := newFlagSet("plan", "--model DIR [--method M] [--seq N] [--micro-batch B] [--score-tokens T] [--json]")
+	model := fs.String("model", "", "Hugging Face model directory (only config.json is read)")
+	seq := fs.Int("seq", 512, "training sequence length")
+	micro := fs.Int("micro-batch", 1, "sequences per forward/backward")
+	scoreTokens := fs.Int("score-tokens", 2048, "tokens scored at once (one window of nrgraph eval)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	var ext extensionFlags
+	ext.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *model == "" || *seq <= 0 || *micro <= 0 || *scoreTokens <= 0 {
+		fs.Usage()
+		return fmt.Errorf("--model is required; --seq, --micro-batch and --score-tokens must be positive")
+	}
+	cfg, err := ext.config()
+	if err != nil {
+		return err
+	}
+	c, err := models.LoadConfig(*model)
+	if err != nil {
+		return err
+	}
+	est, err := models.EstimateMemory(c, cfg, *seq, *micro, *scoreTokens)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(est)
+	}
+	fmt.Printf("%s, %d layers, d=%d, vocabulary %d, %s weights; %s\n", c.Arch, c.Layers, c.Hidden, c.Vocab, c.DType, cfg.Method)
+	fmt.Print(est)
+	return nil
+}
