@@ -372,3 +372,44 @@ func TestErfGradientClosedForm(t *testing.T) {
 		assert.InDelta(t, 2/math.Sqrt(math.Pi)*math.Exp(-x*x), out["gx"].Data[i], 1e-6, "x=%g", x)
 	}
 }
+
+// TestBackwardRecomputesGELUFromItsInput: the tanh GELU's intermediates
+// (x², x³, tanh(.), 0.5x, 1 + tanh(.)) are recomputed from x in the
+// backward pass instead of held; the product with another activation
+// (two roots) stays held. Gradients still match finite differences.
+func TestBackwardRecomputesGELUFromItsInput(t *testing.T) {
+	var loss, w, up *graph.Value
+	var forward int
+	g, err := graph.Build("gelu", func(g *graph.Graph) {
+		x := g.Input("x", graph.Float64, graph.S(3, 4))
+		w = g.Input("w", graph.Float64, graph.S(5, 4))
+		h := graph.Gemm(x, w, nil, graph.GemmOptions{TransB: true})
+		inner := graph.Mul(graph.ScalarLike(h, math.Sqrt(2/math.Pi)),
+			graph.Add(h, graph.Mul(graph.ScalarLike(h, 0.044715), graph.Mul(h, graph.Mul(h, h)))))
+		gelu := graph.Mul(graph.Mul(graph.ScalarLike(h, 0.5), h), graph.Add(graph.ScalarLike(h, 1), graph.Tanh(inner)))
+		up = graph.Gemm(x, w, nil, graph.GemmOptions{TransB: true, Alpha: 0.5})
+		loss = graph.ReduceSum(graph.Mul(gelu, up), nil, false)
+		forward = len(g.Nodes())
+	})
+	require.NoError(t, err)
+	feeds := map[string]gradcheck.Feed{
+		"x": {Shape: []int64{3, 4}, Data: []float64{0.3, -1, 2, 0.5, 1.5, -0.2, 0.1, -2, 0.7, 0.9, -0.4, 1.1}},
+		"w": {Shape: []int64{5, 4}, Data: []float64{0.2, -0.5, 0.3, 0.1, -0.3, 0.4, 0.6, -0.2, 0.5, 0.1, -0.6, 0.3, 0.2, 0.2, -0.1, 0.4, -0.4, 0.3, 0.2, 0.5}},
+	}
+	res, err := gradcheck.Check(g, loss, []*graph.Value{w}, feeds, 1e-6)
+	require.NoError(t, err)
+	assert.Less(t, res.MaxRelErr, 1e-6, "worst: %s", res.Worst)
+	held := map[*graph.Value]bool{}
+	for _, n := range g.Nodes()[forward:] {
+		for _, in := range n.Inputs {
+			if in.Producer != nil && in.Producer.ID < forward {
+				held[in] = true
+			}
+		}
+	}
+	for v := range held {
+		op := v.Producer.Op
+		assert.True(t, op == "Gemm" || v == up || v.Rank() == 0 || op == "Constant",
+			"the backward reads forward %s (%s): the GELU should be recomputed from its input", v, op)
+	}
+}

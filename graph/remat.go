@@ -52,7 +52,73 @@ func (r rematerializer) value(v *Value) *Value {
 		// keeps both casts: its common-subexpression elimination is off,
 		// runtime.Options).
 		w = Cast(p.Inputs[0], v.DType)
+	case cheapElementwise[p.Op]:
+		if root := singleRoot(v, 0); root != nil && root != v {
+			w = r.recompute(v, root)
+		}
 	}
 	r[v] = w
 	return w
+}
+
+// cheapElementwise ops are rerun in the backward pass rather than held
+// when their result derives from one activation and scalars only: the
+// tanh GELU of Gemma's FFN, 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), left
+// its rules reading x², 0.5x, tanh(.) and 1 + tanh(.), four FFN-wide
+// activations per layer (1.2 GB at Gemma-2B, seq 256), when x alone
+// suffices; results of two activations (a residual sum, the GLU product)
+// stay held, since recomputing them would hold both inputs instead.
+var cheapElementwise = map[string]bool{"Add": true, "Sub": true, "Mul": true, "Neg": true, "Tanh": true, "Sigmoid": true}
+
+// maxRecomputeDepth bounds the chains recomputed from one root.
+const maxRecomputeDepth = 8
+
+// singleRoot returns the one non-scalar value v is computed from through
+// cheap elementwise ops (v itself when its producer is not one), or nil
+// when it depends on two or more.
+func singleRoot(v *Value, depth int) *Value {
+	p := v.Producer
+	if p == nil || !cheapElementwise[p.Op] || p.composite != nil || depth == maxRecomputeDepth {
+		return v
+	}
+	var root *Value
+	for _, in := range p.Inputs {
+		if isScalar(in) {
+			continue
+		}
+		rt := singleRoot(in, depth+1)
+		if rt == nil || (root != nil && rt != root) {
+			return nil
+		}
+		root = rt
+	}
+	return root
+}
+
+// recompute re-emits v's chain of cheap elementwise ops from root.
+func (r rematerializer) recompute(v, root *Value) *Value {
+	if v == root || isScalar(v) {
+		return v
+	}
+	if w, ok := r[v]; ok {
+		return w
+	}
+	p := v.Producer
+	ins := make([]*Value, len(p.Inputs))
+	for i, in := range p.Inputs {
+		ins[i] = r.recompute(in, root)
+	}
+	w := add1(p.Op, ins, p.Attrs)
+	r[v] = w
+	return w
+}
+
+// isScalar: a value with one element (constants such as 0.5 or √(2/π)).
+func isScalar(v *Value) bool {
+	for _, d := range v.Shape {
+		if n, ok := d.Size(); !ok || n != 1 {
+			return false
+		}
+	}
+	return true
 }

@@ -83,9 +83,9 @@ var vjpTable = map[string]vjpRule{
 		y := recomputed(n.Outputs[0])
 		return []*Value{Mul(gy[0], Mul(y, Sub(ScalarLike(y, 1), y)))}
 	},
-	// y = tanh(x) -> gx = g*(1-y^2)
+	// y = tanh(x) -> gx = g*(1-y^2), y recomputed when cheap (remat.go)
 	"Tanh": func(n *Node, gy []*Value, need []bool) []*Value {
-		y := n.Outputs[0]
+		y := recomputed(n.Outputs[0])
 		return []*Value{Mul(gy[0], Sub(ScalarLike(y, 1), Mul(y, y)))}
 	},
 	// y = erf(x) -> gx = g * 2/sqrt(pi) * exp(-x^2)
@@ -429,8 +429,12 @@ func gemmVJP(n *Node, gy []*Value, need []bool) []*Value {
 		ga = func() *Value { return Gemm(recomputed(b), g, nil, GemmOptions{TransB: true, Alpha: alpha}) }
 		gb = func() *Value { return Gemm(recomputed(a), g, nil, GemmOptions{Alpha: alpha}) }
 	default:
-		ga = func() *Value { return Gemm(recomputed(b), g, nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha}) }
-		gb = func() *Value { return Gemm(g, recomputed(a), nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha}) }
+		ga = func() *Value {
+			return Gemm(recomputed(b), g, nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha})
+		}
+		gb = func() *Value {
+			return Gemm(g, recomputed(a), nil, GemmOptions{TransA: true, TransB: true, Alpha: alpha})
+		}
 	}
 	if alpha == 0 { // y does not depend on A and B (and GemmOptions reads Alpha 0 as 1)
 		ga = func() *Value { return ZerosLike(a) }
