@@ -95,6 +95,83 @@ class Model(nn.Module):
         return self.head(self.norm(x)), outs
 
 
+class GemmaBlock(nn.Module):
+    """A frozen bf16 Gemma block (MQA/GQA, GeGLU, (1 + w) RMSNorm) with a
+    float32 neutral-residues adapter beside its FFN."""
+
+    def __init__(self, d, heads, kv, hd, ffn, hidden, layers):
+        super().__init__()
+        bf = dict(bias=False, dtype=torch.bfloat16)
+        self.heads, self.kv, self.hd = heads, kv, hd
+        self.n1 = nn.Parameter(torch.zeros(d, dtype=torch.bfloat16))
+        self.n2 = nn.Parameter(torch.zeros(d, dtype=torch.bfloat16))
+        self.q, self.k, self.v = nn.Linear(d, heads * hd, **bf), nn.Linear(d, kv * hd, **bf), nn.Linear(d, kv * hd, **bf)
+        self.o = nn.Linear(heads * hd, d, **bf)
+        self.gate, self.up, self.down = nn.Linear(d, ffn, **bf), nn.Linear(d, ffn, **bf), nn.Linear(ffn, d, **bf)
+        self.a_in = nn.Linear(d, hidden, bias=False)
+        self.a_gate = nn.Linear(d, hidden, bias=False)
+        self.a_out = nn.Linear(hidden, d, bias=False)
+        self.block_gate = nn.Linear(d, 1)
+        std = 1 / math.sqrt(d * layers)
+        for m in (self.a_in, self.a_gate, self.block_gate):
+            nn.init.normal_(m.weight, std=std)
+        nn.init.zeros_(self.a_out.weight)
+        nn.init.zeros_(self.block_gate.bias)
+
+    @staticmethod
+    def norm(x, w):
+        x = x.float()
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * (1 + w.float())
+
+    def forward(self, x, cos, sin, mask):
+        b, s, _ = x.shape
+        h = self.norm(x, self.n1)
+        q = self.q(h).view(b, s, self.heads, self.hd).transpose(1, 2)
+        k = self.k(h).view(b, s, self.kv, self.hd).transpose(1, 2)
+        v = self.v(h).view(b, s, self.kv, self.hd).transpose(1, 2)
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        rep = self.heads // self.kv
+        k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd) + mask
+        ctx = (att.float().softmax(-1).to(v.dtype) @ v).transpose(1, 2).reshape(b, s, -1)
+        x = x + self.o(ctx)
+        f = self.norm(x, self.n2)
+        ffn = self.down(F.gelu(self.gate(f), approximate="tanh") * self.up(f))
+        a = self.a_out(F.silu(self.a_gate(f)) * self.a_in(f)) * F.relu(self.block_gate(f))
+        return x + ffn + a, a
+
+
+class GemmaModel(nn.Module):
+    def __init__(self, cfg, hidden, seq):
+        super().__init__()
+        d, L = cfg["hidden_size"], cfg["num_hidden_layers"]
+        heads, kv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+        self.d = d
+        self.emb = nn.Embedding(cfg["vocab_size"], d, dtype=torch.bfloat16)  # tied LM head
+        self.blocks = nn.ModuleList(GemmaBlock(d, heads, kv, hd, cfg["intermediate_size"], hidden, L) for _ in range(L))
+        self.norm_w = nn.Parameter(torch.zeros(d, dtype=torch.bfloat16))
+        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
+        ang = torch.arange(seq).float()[:, None] * inv[None, :]
+        emb = torch.cat([ang, ang], -1)
+        self.register_buffer("cos", emb.cos())
+        self.register_buffer("sin", emb.sin())
+        self.register_buffer("mask", torch.full((seq, seq), -1e9).triu(1))
+
+    def forward(self, ids):
+        x = self.emb(ids).float() * math.sqrt(self.d)
+        outs = []
+        for blk in self.blocks:
+            x, a = blk(x, self.cos, self.sin, self.mask)
+            outs.append(a)
+        return F.linear(GemmaBlock.norm(x, self.norm_w), self.emb.weight), outs
+
+
+def gemma_backbone_params(cfg):
+    d, f, hd, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["head_dim"], cfg["num_hidden_layers"]
+    attn = d * cfg["num_attention_heads"] * hd * 2 + d * cfg["num_key_value_heads"] * hd * 2
+    return L * (attn + 3 * d * f + 2 * d) + cfg["vocab_size"] * d + d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--d", type=int, default=256)
@@ -107,17 +184,31 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--adapter-hidden", type=int, default=0, help="default: 20%% capacity like nrgraph")
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--gemma-config", default="", help="an HF GemmaForCausalLM config.json: frozen bf16 backbone of that "
+                    "shape (random), fp32 adapters at 20%% capacity, AdamW, bf16 autocast (make bench-scale)")
+    ap.add_argument("--train-only", action="store_true", help="time the training step only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    ffn = args.ffn or (688 if args.d == 256 else int(round(8 * args.d / 3 / 8)) * 8)
-    d, L, V = args.d, args.layers, args.vocab
-    backbone = L * (4 * d * d + 3 * d * ffn + 2 * d) + 2 * V * d + d
-    hidden = args.adapter_hidden or max(1, round((0.2 * backbone / L - d - 1) / (3 * d)))
-    model = Model(V, d, L, args.heads, ffn, hidden, args.seq)
+    if args.gemma_config:
+        with open(args.gemma_config) as f:
+            cfg = json.load(f)
+        P, L, d = gemma_backbone_params(cfg), cfg["num_hidden_layers"], cfg["hidden_size"]
+        hidden = args.adapter_hidden or max(1, round((0.2 * P / L - d - 1) / (3 * d)))
+        model = GemmaModel(cfg, hidden, args.seq)
+        V, args.d, args.layers = cfg["vocab_size"], d, L
+    else:
+        model = None
+    if model is None:
+        ffn = args.ffn or (688 if args.d == 256 else int(round(8 * args.d / 3 / 8)) * 8)
+        d, L, V = args.d, args.layers, args.vocab
+        backbone = L * (4 * d * d + 3 * d * ffn + 2 * d) + 2 * V * d + d
+        hidden = args.adapter_hidden or max(1, round((0.2 * backbone / L - d - 1) / (3 * d)))
+        model = Model(V, d, L, args.heads, ffn, hidden, args.seq)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.gemma_config))
     trainable = []
     for name, p in model.named_parameters():
-        p.requires_grad = name.split(".")[-2] in ("a_in", "a_gate", "a_out", "block_gate")
+        p.requires_grad = name.split(".")[-2:-1] in (["a_in"], ["a_gate"], ["a_out"], ["block_gate"])
         if p.requires_grad:
             trainable.append(p)
     opt = torch.optim.AdamW(trainable, lr=2e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
@@ -127,8 +218,9 @@ def main():
     domain[0] = 1
 
     def step():
-        logits, outs = model(ids)
-        lm = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1))
+        with autocast:
+            logits, outs = model(ids)
+        lm = F.cross_entropy(logits.float().reshape(-1, V), tgt.reshape(-1))
         orig = domain[:, None].expand(args.batch, args.seq)
         local = sum((a.abs().mean(-1) * orig).sum() / orig.sum().clamp(min=1) for a in outs) / L
         loss = lm + 0.01 * local
@@ -148,7 +240,10 @@ def main():
     res = {"d": d, "layers": L, "threads": args.threads, "adapter_hidden": hidden, "torch": torch.__version__,
            "blas": torch.__config__.show().split("BLAS_INFO=")[1].split(",")[0] if "BLAS_INFO=" in torch.__config__.show() else "?"}
     for name, fn in (("train", step), ("score", score)):
-        fn()  # warm up
+        if args.train_only and name == "score":
+            continue
+        if not args.gemma_config:
+            fn()  # warm up (at Gemma scale each step counts)
         times = []
         for _ in range(args.steps):
             t0 = time.perf_counter()
