@@ -36,6 +36,30 @@ def rope(x, cos, sin):
     return x * cos + rot * sin
 
 
+def add_adapter(block, d, hidden, layers):
+    """Neutral residues: GLU adapter + ReLU block gate (trainable, float32),
+    low-variance init with a zero output matrix."""
+    block.a_in = nn.Linear(d, hidden, bias=False)
+    block.a_gate = nn.Linear(d, hidden, bias=False)
+    block.a_out = nn.Linear(hidden, d, bias=False)
+    block.block_gate = nn.Linear(d, 1)
+    std = 1 / math.sqrt(d * layers)
+    for m in (block.a_in, block.a_gate, block.block_gate):
+        nn.init.normal_(m.weight, std=std)
+    nn.init.zeros_(block.a_out.weight)
+    nn.init.zeros_(block.block_gate.bias)
+
+
+def add_rope_and_mask(model, hd, seq):
+    """RoPE tables (HF convention) and the additive causal mask."""
+    inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
+    ang = torch.arange(seq).float()[:, None] * inv[None, :]
+    emb = torch.cat([ang, ang], -1)
+    model.register_buffer("cos", emb.cos())
+    model.register_buffer("sin", emb.sin())
+    model.register_buffer("mask", torch.full((seq, seq), -1e9).triu(1))
+
+
 class Block(nn.Module):
     def __init__(self, d, heads, ffn, adapter_hidden, layers):
         super().__init__()
@@ -44,16 +68,7 @@ class Block(nn.Module):
         self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
         self.gate, self.up = nn.Linear(d, ffn, bias=False), nn.Linear(d, ffn, bias=False)
         self.down = nn.Linear(ffn, d, bias=False)
-        # Neutral residues: GLU adapter + ReLU block gate (trainable).
-        self.a_in = nn.Linear(d, adapter_hidden, bias=False)
-        self.a_gate = nn.Linear(d, adapter_hidden, bias=False)
-        self.a_out = nn.Linear(adapter_hidden, d, bias=False)
-        self.block_gate = nn.Linear(d, 1)
-        std = 1 / math.sqrt(d * layers)
-        for m in (self.a_in, self.a_gate, self.block_gate):
-            nn.init.normal_(m.weight, std=std)
-        nn.init.zeros_(self.a_out.weight)
-        nn.init.zeros_(self.block_gate.bias)
+        add_adapter(self, d, adapter_hidden, layers)
 
     def forward(self, x, cos, sin, mask):
         b, s, d = x.shape
@@ -79,12 +94,7 @@ class Model(nn.Module):
         self.norm = RMSNorm(d)
         self.head = nn.Linear(d, vocab, bias=False)
         hd = d // heads
-        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
-        ang = torch.arange(seq).float()[:, None] * inv[None, :]
-        emb = torch.cat([ang, ang], -1)
-        self.register_buffer("cos", emb.cos())
-        self.register_buffer("sin", emb.sin())
-        self.register_buffer("mask", torch.full((seq, seq), -1e9).triu(1))
+        add_rope_and_mask(self, hd, seq)
 
     def forward(self, ids):
         x = self.emb(ids)
@@ -108,15 +118,7 @@ class GemmaBlock(nn.Module):
         self.q, self.k, self.v = nn.Linear(d, heads * hd, **bf), nn.Linear(d, kv * hd, **bf), nn.Linear(d, kv * hd, **bf)
         self.o = nn.Linear(heads * hd, d, **bf)
         self.gate, self.up, self.down = nn.Linear(d, ffn, **bf), nn.Linear(d, ffn, **bf), nn.Linear(ffn, d, **bf)
-        self.a_in = nn.Linear(d, hidden, bias=False)
-        self.a_gate = nn.Linear(d, hidden, bias=False)
-        self.a_out = nn.Linear(hidden, d, bias=False)
-        self.block_gate = nn.Linear(d, 1)
-        std = 1 / math.sqrt(d * layers)
-        for m in (self.a_in, self.a_gate, self.block_gate):
-            nn.init.normal_(m.weight, std=std)
-        nn.init.zeros_(self.a_out.weight)
-        nn.init.zeros_(self.block_gate.bias)
+        add_adapter(self, d, hidden, layers)
 
     @staticmethod
     def norm(x, w):
@@ -150,12 +152,7 @@ class GemmaModel(nn.Module):
         self.emb = nn.Embedding(cfg["vocab_size"], d, dtype=torch.bfloat16)  # tied LM head
         self.blocks = nn.ModuleList(GemmaBlock(d, heads, kv, hd, cfg["intermediate_size"], hidden, L) for _ in range(L))
         self.norm_w = nn.Parameter(torch.zeros(d, dtype=torch.bfloat16))
-        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
-        ang = torch.arange(seq).float()[:, None] * inv[None, :]
-        emb = torch.cat([ang, ang], -1)
-        self.register_buffer("cos", emb.cos())
-        self.register_buffer("sin", emb.sin())
-        self.register_buffer("mask", torch.full((seq, seq), -1e9).triu(1))
+        add_rope_and_mask(self, hd, seq)
 
     def forward(self, ids):
         x = self.emb(ids).float() * math.sqrt(self.d)

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"time"
@@ -31,42 +32,33 @@ import (
 	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
-// shape is an HF GemmaForCausalLM config (the fields nrgraph reads).
-type shape struct {
-	Architectures         []string `json:"architectures"`
-	VocabSize             int      `json:"vocab_size"`
-	HiddenSize            int      `json:"hidden_size"`
-	IntermediateSize      int      `json:"intermediate_size"`
-	NumHiddenLayers       int      `json:"num_hidden_layers"`
-	NumAttentionHeads     int      `json:"num_attention_heads"`
-	NumKeyValueHeads      int      `json:"num_key_value_heads"`
-	HeadDim               int      `json:"head_dim"`
-	RMSNormEps            float64  `json:"rms_norm_eps"`
-	RopeTheta             float64  `json:"rope_theta"`
-	MaxPositionEmbeddings int      `json:"max_position_embeddings"`
-	HiddenAct             string   `json:"hidden_act"`
-	TorchDType            string   `json:"torch_dtype"`
-}
+// shape is the size of a GemmaForCausalLM (tied embeddings, bf16).
+type shape struct{ layers, d, ffn, heads, kv, headDim, vocab int }
 
 // shapes: the issue's Gemma-2B shape (vocabulary 262,144 as Gemma's later
 // tokenizers) and a mid size for checking the memory estimate.
 var shapes = map[string]shape{
-	"gemma-2b": gemma(18, 2048, 16384, 8, 1, 256, 262144),
-	"mid":      gemma(8, 1024, 8192, 8, 1, 128, 65536),
+	"gemma-2b": {18, 2048, 16384, 8, 1, 256, 262144},
+	"mid":      {8, 1024, 8192, 8, 1, 128, 65536},
 }
 
-func gemma(layers, d, ffn, heads, kv, hd, vocab int) shape {
-	return shape{Architectures: []string{"GemmaForCausalLM"}, VocabSize: vocab, HiddenSize: d, IntermediateSize: ffn,
-		NumHiddenLayers: layers, NumAttentionHeads: heads, NumKeyValueHeads: kv, HeadDim: hd, RMSNormEps: 1e-6,
-		RopeTheta: 10000, MaxPositionEmbeddings: 8192, HiddenAct: "gelu_pytorch_tanh", TorchDType: "bfloat16"}
+// configJSON is the HF config.json of the shape.
+func (s shape) configJSON() []byte {
+	raw, _ := json.MarshalIndent(map[string]any{
+		"architectures": []string{"GemmaForCausalLM"}, "vocab_size": s.vocab, "hidden_size": s.d,
+		"intermediate_size": s.ffn, "num_hidden_layers": s.layers, "num_attention_heads": s.heads,
+		"num_key_value_heads": s.kv, "head_dim": s.headDim, "rms_norm_eps": 1e-6, "rope_theta": 10000,
+		"max_position_embeddings": 8192, "hidden_act": "gelu_pytorch_tanh", "torch_dtype": "bfloat16",
+	}, "", "  ")
+	return raw
 }
 
 // tensors lists the checkpoint's tensors (tied embeddings, as Gemma).
 func (s shape) tensors() map[string][]int64 {
-	d, f, hd := int64(s.HiddenSize), int64(s.IntermediateSize), int64(s.HeadDim)
-	q, kv := int64(s.NumAttentionHeads)*hd, int64(s.NumKeyValueHeads)*hd
-	out := map[string][]int64{"model.embed_tokens.weight": {int64(s.VocabSize), d}, "model.norm.weight": {d}}
-	for l := 0; l < s.NumHiddenLayers; l++ {
+	d, f, hd := int64(s.d), int64(s.ffn), int64(s.headDim)
+	q, kv := int64(s.heads)*hd, int64(s.kv)*hd
+	out := map[string][]int64{"model.embed_tokens.weight": {int64(s.vocab), d}, "model.norm.weight": {d}}
+	for l := 0; l < s.layers; l++ {
 		p := fmt.Sprintf("model.layers.%d.", l)
 		for name, dims := range map[string][]int64{
 			"self_attn.q_proj.weight": {q, d}, "self_attn.k_proj.weight": {kv, d}, "self_attn.v_proj.weight": {kv, d},
@@ -108,8 +100,8 @@ func (r *randomBF16) Read(p []byte) (int, error) {
 // writeModel writes config.json, model.safetensors and tokenizer.json into
 // dir unless a model of this shape is already there.
 func writeModel(dir string, s shape, text string) error {
-	cfg, _ := json.MarshalIndent(s, "", "  ")
-	if old, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil && string(old) == string(cfg) {
+	cfg := s.configJSON()
+	if old, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil && sameJSON(old, cfg) {
 		if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
 			return nil
 		}
@@ -138,6 +130,11 @@ func writeModel(dir string, s shape, text string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
+}
+
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }
 
 // phase is one measured command.
