@@ -81,44 +81,48 @@ func (f *Forward) targetScores(targets *graph.Value, withMax bool) (logp, isMax 
 		return target, isMax
 	}
 	// Per chunk k: logits_k = h·W_kᵀ, its max m_k and s_k = Σ exp(logits_k
-	// - m_k); the target's logit comes from the chunk holding it. Then
-	// log Σ exp(all logits) = M + log Σ_k s_k·exp(m_k - M) with M = max m_k.
-	// The shifts m_k and M only keep exp in range: any value gives the same
-	// result, so no gradient flows through them (StopGradient) and the
-	// backward of each chunk is softmax_k - onehot_k, as for LogSoftmax.
+	// - m_k); the target's logit comes from the chunk holding it. A running
+	// log-sum-exp combines them: with M the largest max so far, total =
+	// Σ_k s_k·exp(m_k - M), and log Σ exp(all logits) = M + log(total).
+	// The shifts only keep exp in range: any value gives the same result,
+	// so no gradient flows through them (StopGradient) and the backward of
+	// each chunk is softmax_k - onehot_k, as for LogSoftmax.
+	//
+	// Each chunk's product reads the hidden state plus 0·(the previous
+	// chunk's running results): the same values, but a data dependency
+	// that makes ONNX Runtime finish a chunk before it starts the next.
+	// Without it, its topological order ran every chunk's product (and
+	// max) first and held all the logits at once: +2.4 GB scoring 2,240
+	// tokens of the Gemma-2B shape.
 	h := f.Hidden
 	d := h.Shape[h.Rank()-1].MustStatic()
-	flat := graph.Reshape(h, -1, d)      // [T, d]
-	ids := graph.Reshape(targets, -1, 1) // [T, 1]
-	var target, shift *graph.Value       // [T, 1]
-	maxes, sums := []*graph.Value{}, []*graph.Value{}
+	flat := graph.Reshape(h, -1, d)       // [T, d]
+	ids := graph.Reshape(targets, -1, 1)  // [T, 1]
+	var target, shift, total *graph.Value // [T, 1]
 	for k, w := range f.head.weights {
 		rows := w.Shape[0].MustStatic()
-		logits := graph.Gemm(flat, w, nil, graph.GemmOptions{TransB: true}) // [T, rows]
+		x := flat
+		if k > 0 {
+			after := graph.StopGradient(graph.Mul(graph.ScalarLike(total, 0), graph.Add(total, target)))
+			x = graph.Add(flat, after)
+		}
+		logits := graph.Gemm(x, w, nil, graph.GemmOptions{TransB: true}) // [T, rows]
 		if f.head.softcap > 0 {
 			logits = softcap(logits, f.head.softcap)
 		}
 		m := graph.StopGradient(graph.ReduceMax(logits, []int{-1}, true))
-		maxes = append(maxes, m)
-		sums = append(sums, graph.ReduceSum(graph.Exp(graph.Sub(logits, m)), []int{-1}, true))
+		sum := graph.ReduceSum(graph.Exp(graph.Sub(logits, m)), []int{-1}, true)
 		local := graph.Sub(ids, graph.ScalarLike(ids, float64(f.head.offsets[k])))
 		idx := graph.Clip(local, graph.ScalarLike(ids, 0), graph.ScalarLike(ids, float64(rows-1)))
 		t := graph.GatherElements(logits, idx, 1)
-		if target == nil {
-			target, shift = t, m
+		if k == 0 {
+			target, shift, total = t, m, sum
 			continue
 		}
 		target = graph.Where(graph.Equal(idx, local), t, target)
-		shift = graph.Max(shift, m)
-	}
-	var total *graph.Value
-	for k, s := range sums {
-		term := graph.Mul(s, graph.Exp(graph.Sub(maxes[k], shift)))
-		if total == nil {
-			total = term
-		} else {
-			total = graph.Add(total, term)
-		}
+		next := graph.Max(shift, m)
+		total = graph.Add(graph.Mul(total, graph.Exp(graph.Sub(shift, next))), graph.Mul(sum, graph.Exp(graph.Sub(m, next))))
+		shift = next
 	}
 	lse := graph.Add(shift, graph.Log(total))
 	shape := graph.S(Batch, Seq)
