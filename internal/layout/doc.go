@@ -28,4 +28,5 @@ var Ranks = map[string]int{
 	"cmd/nrgraph":          7,
 	"cmd/corpusprep":       7,
 	"bench":                7,
+	"bench/scale":          7,
 }
