@@ -19,11 +19,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -98,38 +100,74 @@ func (r *randomBF16) Read(p []byte) (int, error) {
 }
 
 // writeModel writes config.json, model.safetensors and tokenizer.json into
-// dir unless a model of this shape is already there.
+// dir; a checkpoint of the same shape already there is kept.
 func writeModel(dir string, s shape, text string) error {
 	cfg := s.configJSON()
-	if old, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil && sameJSON(old, cfg) {
-		if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
-			return nil
-		}
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var list []safetensors.Tensor
-	seed := uint64(0x9e3779b97f4a7c15)
-	for name, dims := range s.tensors() {
-		n := int64(2)
-		for _, d := range dims {
-			n *= d
+	old, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil || !sameJSON(old, cfg) {
+		if err := writeCheckpoint(filepath.Join(dir, "model.safetensors"), s); err != nil {
+			return err
 		}
-		seed += 0x9e3779b97f4a7c15
-		list = append(list, safetensors.Tensor{Name: name, DType: safetensors.BF16, Shape: dims, Source: &randomBF16{state: seed | 1, left: n}})
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
+			return err
+		}
 	}
-	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), list, map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
+	tokPath := filepath.Join(dir, "tokenizer.json")
 	tok, err := tokenizer.Train([]string{text}, 2048, []string{"<bos>", "<eos>", "<pad>"})
 	if err != nil {
 		return err
 	}
-	if err := tok.Save(filepath.Join(dir, "tokenizer.json")); err != nil {
+	if err := tok.Save(tokPath); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
+	return padVocab(tokPath, s.vocab)
+}
+
+// writeCheckpoint streams random bf16 tensors of the shape to path, each
+// from its own seed (in name order, so the file is the same every time).
+func writeCheckpoint(path string, s shape) error {
+	tensors := s.tensors()
+	names := slices.Sorted(maps.Keys(tensors))
+	var list []safetensors.Tensor
+	for i, name := range names {
+		n := int64(2)
+		for _, d := range tensors[name] {
+			n *= d
+		}
+		seed := uint64(i+1) * 0x9e3779b97f4a7c15
+		list = append(list, safetensors.Tensor{Name: name, DType: safetensors.BF16, Shape: tensors[name], Source: &randomBF16{state: seed | 1, left: n}})
+	}
+	return safetensors.Write(path, list, map[string]string{"format": "pt"})
+}
+
+// padVocab fills the tokenizer's vocabulary up to the model's with
+// tokens no text encodes to (as Gemma's <unused> tokens): nrgraph build
+// refuses a tokenizer that covers less than 7/8 of the embedding.
+func padVocab(path string, vocab int) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var tj map[string]any
+	if err := json.Unmarshal(raw, &tj); err != nil {
+		return err
+	}
+	model, _ := tj["model"].(map[string]any)
+	ids, _ := model["vocab"].(map[string]any)
+	if ids == nil {
+		return fmt.Errorf("%s: no model.vocab", path)
+	}
+	for id := len(ids); id < vocab; id++ {
+		ids[fmt.Sprintf("<unused%d>", id)] = id
+	}
+	out, err := json.Marshal(tj)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o644)
 }
 
 func sameJSON(a, b []byte) bool {
