@@ -44,137 +44,157 @@ type BuildOptions struct {
 // and apply graphs for micro-batch accumulation, the scoring graph, the
 // initial trainable weights and a manifest describing all of it.
 func Build(o BuildOptions) (*Manifest, error) {
-	log := o.Log
-	if log == nil {
-		log = io.Discard
+	if o.Log == nil {
+		o.Log = io.Discard
 	}
 	if o.Seq <= 0 {
 		return nil, fmt.Errorf("--seq must be positive")
 	}
-	cfg, w := o.Config, o.Weights
-	var tokHash string
-	switch {
-	case cfg != nil && w != nil:
-	case o.RandomInit:
-		// From scratch: only config.json (and tokenizer.json) are needed.
-		c, err := models.LoadConfig(o.ModelDir)
-		if err != nil {
-			return nil, err
-		}
-		std := o.InitStd
-		if std == 0 {
-			std = 0.02
-		}
-		cfg, w = &c, models.RandomWeights(c, o.Ext.Seed, std)
-	default:
-		c, weights, err := models.LoadModelDir(o.ModelDir)
-		if err != nil {
-			return nil, err
-		}
-		cfg, w = &c, weights
+	cfg, w, err := o.backbone()
+	if err != nil {
+		return nil, err
 	}
 	if o.Seq > cfg.MaxPositions {
 		return nil, fmt.Errorf("--seq %d exceeds the model's max_position_embeddings %d", o.Seq, cfg.MaxPositions)
 	}
-	if err := models.CheckWeights(*cfg, w); err != nil {
+	if err := models.CheckWeights(cfg, w); err != nil {
 		return nil, fmt.Errorf("%s: %w", o.ModelDir, err)
 	}
 	var tokRaw []byte
 	if o.ModelDir != "" {
-		var err error
-		if tokRaw, err = readBuildTokenizer(o.ModelDir, *cfg, o.NoTokenizer); err != nil {
+		if tokRaw, err = readBuildTokenizer(o.ModelDir, cfg, o.NoTokenizer); err != nil {
 			return nil, err
 		}
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
-	if o.ModelDir != "" {
-		if tokRaw != nil {
-			tokHash = tokenizer.FileHash(tokRaw)
-			if err := WriteFileAtomic(filepath.Join(o.Out, TokenizerFile), tokRaw); err != nil {
-				return nil, err
-			}
-		}
-		for _, f := range []string{ConfigFile, TokenizerConfigFile} {
-			if raw, err := os.ReadFile(filepath.Join(o.ModelDir, f)); err == nil {
-				if err := WriteFileAtomic(filepath.Join(o.Out, f), raw); err != nil {
-					return nil, err
-				}
-			}
-		}
+	tokHash, err := o.copyModelFiles(tokRaw)
+	if err != nil {
+		return nil, err
 	}
-	model := models.Model{Config: *cfg, Weights: w, Ext: o.Ext}
 	man := &Manifest{
-		Version: Version, ModelDir: o.ModelDir, BackboneHash: backboneHash(*cfg, w), Config: *cfg, Extension: o.Ext, Seq: o.Seq,
+		Version: Version, ModelDir: o.ModelDir, BackboneHash: backboneHash(cfg, w), Config: cfg, Extension: o.Ext, Seq: o.Seq,
 		Optimizer:      OptimizerConfig{Beta1: o.Opt.Beta1, Beta2: o.Opt.Beta2, Eps: o.Opt.Eps, WeightDecay: o.Opt.WeightDecay, ClipNorm: o.Opt.ClipNorm},
 		BackboneParams: cfg.NumParams(), Graphs: map[string]GraphIO{}, TokenizerHash: tokHash,
 	}
 	meta := map[string]string{"nrgraph_version": Version, "method": string(o.Ext.Method)}
-	save := func(key, file string, g *graph.Graph) error {
-		start := time.Now()
-		if err := export.Save(g, filepath.Join(o.Out, file), export.Options{Metadata: meta, KeepStoredDType: true}); err != nil {
-			return err
-		}
-		man.Graphs[key] = graphIO(g)
-		fmt.Fprintf(log, "  wrote %-17s %5d nodes  (%s)\n", file, len(g.Nodes()), time.Since(start).Round(time.Millisecond))
-		return nil
+	ext, err := o.writeGraphs(models.Model{Config: cfg, Weights: w, Ext: o.Ext}, man, meta)
+	if err != nil {
+		return nil, err
 	}
+	if err := writeInitialWeights(filepath.Join(o.Out, InitFile), ext, man, meta); err != nil {
+		return nil, err
+	}
+	man.AdapterHidden, man.LoRARank, man.AddedParams = ext.Ext.Hidden, ext.Ext.Rank, ext.Ext.AddedParams()
+	// What training one sequence per micro-batch and scoring seq tokens at
+	// once will need (nrgraph plan gives other sizes).
+	if est, err := models.EstimateMemory(cfg, o.Ext, o.Seq, 1, o.Seq); err == nil {
+		man.Memory = &est
+		fmt.Fprint(o.Log, est)
+	}
+	if err := man.Write(o.Out); err != nil {
+		return nil, err
+	}
+	return man, nil
+}
+
+// backbone is the model to extend: the options' own, random weights for
+// pretraining from scratch (only config.json is read), or the model
+// directory's checkpoint.
+func (o BuildOptions) backbone() (models.Config, models.Weights, error) {
+	switch {
+	case o.Config != nil && o.Weights != nil:
+		return *o.Config, o.Weights, nil
+	case o.RandomInit:
+		c, err := models.LoadConfig(o.ModelDir)
+		if err != nil {
+			return c, nil, err
+		}
+		std := o.InitStd
+		if std == 0 {
+			std = 0.02
+		}
+		return c, models.RandomWeights(c, o.Ext.Seed, std), nil
+	}
+	return models.LoadModelDir(o.ModelDir)
+}
+
+// copyModelFiles copies the checked tokenizer.json, config.json and
+// tokenizer_config.json into the build (later steps read them from there)
+// and returns the tokenizer's hash ("" without one).
+func (o BuildOptions) copyModelFiles(tokRaw []byte) (string, error) {
+	if o.ModelDir == "" {
+		return "", nil
+	}
+	tokHash := ""
+	if tokRaw != nil {
+		tokHash = tokenizer.FileHash(tokRaw)
+		if err := WriteFileAtomic(filepath.Join(o.Out, TokenizerFile), tokRaw); err != nil {
+			return "", err
+		}
+	}
+	for _, f := range []string{ConfigFile, TokenizerConfigFile} {
+		if raw, err := os.ReadFile(filepath.Join(o.ModelDir, f)); err == nil {
+			if err := WriteFileAtomic(filepath.Join(o.Out, f), raw); err != nil {
+				return "", err
+			}
+		}
+	}
+	return tokHash, nil
+}
+
+// writeGraphs writes the fused step, the gradient and apply graphs (micro-
+// batch accumulation) and the scoring graphs, recording each graph's
+// interface in the manifest. It returns the extended model of the step.
+func (o BuildOptions) writeGraphs(model models.Model, man *Manifest, meta map[string]string) (*models.Extended, error) {
 	step, ext, err := models.BuildTrainGraph(model, o.Opt, models.FusedStep)
 	if err != nil {
 		return nil, fmt.Errorf("build training step: %w", err)
 	}
-	if err := save("train_step", StepGraph, step); err != nil {
-		return nil, err
+	graphs := []struct {
+		key, file string
+		build     func() (*graph.Graph, error)
+	}{
+		{"train_step", StepGraph, func() (*graph.Graph, error) { return step, nil }},
+		{"train_grad", GradGraph, func() (*graph.Graph, error) {
+			g, _, err := models.BuildTrainGraph(model, o.Opt, models.GradientsOnly)
+			return g, err
+		}},
+		{"train_apply", ApplyGraph, func() (*graph.Graph, error) { return models.BuildApplyGraph(ext, o.Opt) }},
+		{"score", ScoreGraph, func() (*graph.Graph, error) {
+			g, _, err := models.BuildScoreGraph(model)
+			return g, err
+		}},
+		{"score_packed", PackedScoreGraph, func() (*graph.Graph, error) { return models.BuildPackedScoreGraph(model) }},
 	}
-	gradG, _, err := models.BuildTrainGraph(model, o.Opt, models.GradientsOnly)
-	if err != nil {
-		return nil, fmt.Errorf("build gradient graph: %w", err)
+	for _, spec := range graphs {
+		g, err := spec.build() // built when written, so the others can be collected
+
+		if err != nil {
+			return nil, fmt.Errorf("build %s graph: %w", spec.key, err)
+		}
+		start := time.Now()
+		if err := export.Save(g, filepath.Join(o.Out, spec.file), export.Options{Metadata: meta, KeepStoredDType: true}); err != nil {
+			return nil, err
+		}
+		man.Graphs[spec.key] = graphIO(g)
+		fmt.Fprintf(o.Log, "  wrote %-17s %5d nodes  (%s)\n", spec.file, len(g.Nodes()), time.Since(start).Round(time.Millisecond))
 	}
-	if err := save("train_grad", GradGraph, gradG); err != nil {
-		return nil, err
-	}
-	applyG, err := models.BuildApplyGraph(ext, o.Opt)
-	if err != nil {
-		return nil, fmt.Errorf("build apply graph: %w", err)
-	}
-	if err := save("train_apply", ApplyGraph, applyG); err != nil {
-		return nil, err
-	}
-	scoreG, _, err := models.BuildScoreGraph(model)
-	if err != nil {
-		return nil, fmt.Errorf("build score graph: %w", err)
-	}
-	if err := save("score", ScoreGraph, scoreG); err != nil {
-		return nil, err
-	}
-	packedG, err := models.BuildPackedScoreGraph(model)
-	if err != nil {
-		return nil, fmt.Errorf("build packed score graph: %w", err)
-	}
-	if err := save("score_packed", PackedScoreGraph, packedG); err != nil {
-		return nil, err
-	}
+	return ext, nil
+}
+
+// writeInitialWeights streams the trainable tensors' initial values into
+// path (each drawn or converted when written, then dropped) and lists them
+// in the manifest.
+func writeInitialWeights(path string, ext *models.Extended, man *Manifest, meta map[string]string) error {
 	var initial []safetensors.Tensor
 	for _, p := range ext.Trainable {
 		dims, _ := p.Shape.Static()
 		man.Params = append(man.Params, ParamEntry{Name: p.Name(), DType: p.DType.String(), Shape: dims})
 		initial = append(initial, safetensors.Tensor{Name: p.Name(), DType: safetensors.F32, Shape: dims, Source: &float32Source{d: ext.Init[p.Name()]}})
 	}
-	if err := safetensors.Write(filepath.Join(o.Out, InitFile), initial, meta); err != nil {
-		return nil, err
-	}
-	man.AdapterHidden, man.LoRARank, man.AddedParams = ext.Ext.Hidden, ext.Ext.Rank, ext.Ext.AddedParams()
-	// What training one sequence per micro-batch and scoring seq tokens at
-	// once will need (nrgraph plan gives other sizes).
-	if est, err := models.EstimateMemory(*cfg, o.Ext, o.Seq, 1, o.Seq); err == nil {
-		man.Memory = &est
-		fmt.Fprint(log, est)
-	}
-	if err := man.Write(o.Out); err != nil {
-		return nil, err
-	}
-	return man, nil
+	return safetensors.Write(path, initial, meta)
 }
 
 func graphIO(g *graph.Graph) GraphIO {
