@@ -15,124 +15,6 @@ import (
 	"github.com/nrgraph/nrgraph/models/build"
 )
 
-// RunConfig is a training run's resolved configuration; it is saved in the
-// run directory and its hash guards resumption.
-type RunConfig struct {
-	Build       string       `json:"build"`
-	New         []string     `json:"new"`
-	Orig        []string     `json:"orig,omitempty"`
-	P           float64      `json:"p"`
-	Steps       int          `json:"steps"`
-	Batch       int          `json:"batch"`
-	MicroBatch  int          `json:"micro_batch"`
-	LR          float64      `json:"lr"`
-	Warmup      int          `json:"warmup"`
-	Schedule    ScheduleKind `json:"schedule"`
-	MinLRRatio  float64      `json:"min_lr_ratio"`
-	EvalEvery   int          `json:"eval_every"`
-	EvalNew     []string     `json:"eval_new,omitempty"`
-	EvalOrig    []string     `json:"eval_orig,omitempty"`
-	EvalBatches int          `json:"eval_batches"`
-	SaveEvery   int          `json:"save_every"`
-	KeepLast    int          `json:"keep_last"`
-	Out         string       `json:"out"`
-	Seed        uint64       `json:"seed"`
-	Threads     int          `json:"threads"`
-	Provider    string       `json:"provider"`
-	// DriftCheckEvery compares a hash of the parameters and moments
-	// across ranks every N steps (multi-rank runs; 0: only at start).
-	DriftCheckEvery int `json:"drift_check_every,omitempty"`
-}
-
-// DefaultRunConfig holds the defaults of `nrgraph train`'s flags: the
-// paper's settings where it gives them (p = 0.1, lr 2e-4 for adapters).
-func DefaultRunConfig() RunConfig {
-	return RunConfig{P: 0.1, Steps: 1000, Batch: 16, LR: 2e-4, Warmup: 100, Schedule: Cosine, MinLRRatio: 0.1,
-		EvalBatches: 8, SaveEvery: 100, KeepLast: 3, Seed: 1, Provider: "cpu", DriftCheckEvery: 100}
-}
-
-// Defaults fills unset fields with the paper's / usual values.
-func (c *RunConfig) Defaults() {
-	if c.Schedule == "" {
-		c.Schedule = Cosine
-	}
-	if c.MicroBatch == 0 {
-		c.MicroBatch = c.Batch
-	}
-	if c.KeepLast == 0 {
-		c.KeepLast = 3
-	}
-	if c.EvalBatches == 0 {
-		c.EvalBatches = 8
-	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
-	if c.Provider == "" {
-		c.Provider = "cpu"
-	}
-}
-
-// Validate checks the configuration before anything runs.
-func (c *RunConfig) Validate() error {
-	switch {
-	case c.Build == "":
-		return fmt.Errorf("--build is required")
-	case len(c.New) == 0:
-		return fmt.Errorf("--new is required (token shards of the new domain)")
-	case c.Out == "":
-		return fmt.Errorf("--out is required")
-	case c.Steps <= 0:
-		return fmt.Errorf("--steps must be positive")
-	case c.Batch <= 0 || c.MicroBatch <= 0 || c.Batch%c.MicroBatch != 0:
-		return fmt.Errorf("--batch %d must be a positive multiple of --micro-batch %d", c.Batch, c.MicroBatch)
-	case !(c.P >= 0 && c.P <= 1): // NaN fails every comparison
-		return fmt.Errorf("--p %g outside [0, 1]", c.P)
-	case c.P > 0 && len(c.Orig) == 0:
-		return fmt.Errorf("--p %g needs --orig shards (or use --p 0)", c.P)
-	case math.IsInf(c.LR, 0):
-		return fmt.Errorf("--lr %g must be finite", c.LR)
-	case !(c.MinLRRatio >= 0 && c.MinLRRatio <= 1):
-		return fmt.Errorf("--min-lr-ratio %g outside [0, 1]", c.MinLRRatio)
-	}
-	for _, f := range []struct {
-		flag string
-		v    int
-	}{{"--warmup", c.Warmup}, {"--eval-every", c.EvalEvery}, {"--eval-batches", c.EvalBatches}, {"--save-every", c.SaveEvery},
-		{"--keep-last", c.KeepLast}, {"--threads", c.Threads}} {
-		if f.v < 0 {
-			return fmt.Errorf("%s %d must not be negative", f.flag, f.v)
-		}
-	}
-	return c.schedule().Validate()
-}
-
-func (c *RunConfig) schedule() Schedule {
-	return Schedule{Kind: c.Schedule, Peak: c.LR, Warmup: c.Warmup, Steps: c.Steps, MinRatio: c.MinLRRatio}
-}
-
-// Hash identifies the settings that must not change across a resume (the
-// step count, evaluation/saving cadence and the micro-batch may: with exact
-// accumulation the micro-batch changes float32 rounding, not the objective,
-// so a run can move to machines with less memory or more ranks).
-func (c *RunConfig) Hash() (string, error) {
-	raw, err := json.Marshal(c.hashed())
-	if err != nil {
-		return "", fmt.Errorf("run configuration: %w", err)
-	}
-	return build.HashBytes(raw), nil
-}
-
-// hashed is the part of the configuration Hash covers.
-func (c *RunConfig) hashed() RunConfig {
-	k := *c
-	// As the full batch, so runs without accumulation keep their hash.
-	k.MicroBatch = k.Batch
-	k.Steps, k.EvalEvery, k.SaveEvery, k.KeepLast, k.Threads, k.Provider, k.EvalBatches = 0, 0, 0, 0, 0, "", 0
-	k.Out, k.DriftCheckEvery = "", 0
-	return k
-}
-
 // Metrics of one step, written as a JSON line.
 type Metrics struct {
 	Step          int     `json:"step"`
@@ -311,25 +193,15 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if err := t.checkReplicas(); err != nil {
 		return err
 	}
-	lead := t.comm.Rank() == 0
-	var eval *evaluator
-	if lead && t.Cfg.EvalEvery > 0 && (len(t.Cfg.EvalNew) > 0 || len(t.Cfg.EvalOrig) > 0) {
-		if eval, err = newEvaluator(t.Cfg, t.Manifest, t.state, t.evalSets); err != nil {
-			return err
-		}
-		defer eval.close()
+	eval, metricsOut, err := t.openRunOutputs()
+	if err != nil {
+		return err
 	}
-	metricsOut := io.Discard
-	if lead {
-		if t.metrics, err = os.OpenFile(filepath.Join(t.Cfg.Out, metricsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
-			return err
-		}
-		metricsOut = t.metrics
+	if eval != nil {
+		defer eval.close()
 	}
 	sched := t.Cfg.schedule()
 	progress := newProgress(t.Log, t.Cfg.Steps, t.step)
-	seq := t.Manifest.Seq
-	tokensPerStep := float64(t.Cfg.Batch * seq)
 	for t.step < t.Cfg.Steps {
 		stop, err := t.stopRequested(ctx)
 		if err != nil {
@@ -343,50 +215,90 @@ func (t *Trainer) Run(ctx context.Context) error {
 			fmt.Fprintf(t.Log, "interrupted: saved step %d to %s\n", t.step, t.Cfg.Out)
 			return ErrInterrupted
 		}
-		step := t.step + 1
-		lr := sched.LR(step)
-		start := time.Now()
-		// Every rank draws the same whole batch, so a data error stops all
-		// ranks at the same step.
-		if err := t.mixer.Fill(exec.batch); err != nil {
-			return fmt.Errorf("step %d: %w", step, err)
-		}
-		m, err := exec.step(step, lr)
+		m, err := t.runStep(exec, sched)
 		if err != nil {
-			return fmt.Errorf("step %d: %w", step, err)
-		}
-		m.Step, m.LR = step, lr
-		m.StepSeconds = time.Since(start).Seconds()
-		m.TokensPerSec = tokensPerStep / m.StepSeconds
-		if t.AfterStep != nil {
-			t.AfterStep(m)
-		}
-		if err := checkFinite(m); err != nil {
 			return err
 		}
-		t.step = step
-		if eval != nil && step%t.Cfg.EvalEvery == 0 {
+		if eval != nil && m.Step%t.Cfg.EvalEvery == 0 {
 			if m.Eval, err = eval.run(); err != nil {
-				return fmt.Errorf("evaluation at step %d: %w", step, err)
+				return fmt.Errorf("evaluation at step %d: %w", m.Step, err)
 			}
 		}
 		line, _ := json.Marshal(m)
 		if _, err := metricsOut.Write(append(line, '\n')); err != nil {
 			return err
 		}
-		progress.update(step, m)
-		if t.Cfg.SaveEvery > 0 && step%t.Cfg.SaveEvery == 0 || step == t.Cfg.Steps {
-			if err := t.saveOnLead(); err != nil {
-				return fmt.Errorf("checkpoint at step %d: %w", step, err)
-			}
-		}
-		if t.Cfg.DriftCheckEvery > 0 && step%t.Cfg.DriftCheckEvery == 0 {
-			if err := t.checkReplicas(); err != nil {
-				return err
-			}
+		progress.update(m.Step, m)
+		if err := t.afterStep(m.Step); err != nil {
+			return err
 		}
 	}
 	progress.done()
+	return nil
+}
+
+// openRunOutputs opens what rank 0 alone writes: the held-out evaluator
+// (nil without eval sets) and metrics.jsonl (io.Discard on other ranks).
+func (t *Trainer) openRunOutputs() (*evaluator, io.Writer, error) {
+	if t.comm.Rank() != 0 {
+		return nil, io.Discard, nil
+	}
+	var eval *evaluator
+	if t.Cfg.EvalEvery > 0 && (len(t.Cfg.EvalNew) > 0 || len(t.Cfg.EvalOrig) > 0) {
+		var err error
+		if eval, err = newEvaluator(t.Cfg, t.Manifest, t.state, t.evalSets); err != nil {
+			return nil, nil, err
+		}
+	}
+	var err error
+	if t.metrics, err = os.OpenFile(filepath.Join(t.Cfg.Out, metricsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+		if eval != nil {
+			eval.close()
+		}
+		return nil, nil, err
+	}
+	return eval, t.metrics, nil
+}
+
+// runStep draws the next optimizer batch and takes one step; on success
+// the step counts as done (t.step advances).
+func (t *Trainer) runStep(exec *executor, sched Schedule) (*Metrics, error) {
+	step := t.step + 1
+	lr := sched.LR(step)
+	start := time.Now()
+	// Every rank draws the same whole batch, so a data error stops all
+	// ranks at the same step.
+	if err := t.mixer.Fill(exec.batch); err != nil {
+		return nil, fmt.Errorf("step %d: %w", step, err)
+	}
+	m, err := exec.step(step, lr)
+	if err != nil {
+		return nil, fmt.Errorf("step %d: %w", step, err)
+	}
+	m.Step, m.LR = step, lr
+	m.StepSeconds = time.Since(start).Seconds()
+	m.TokensPerSec = float64(t.Cfg.Batch*t.Manifest.Seq) / m.StepSeconds
+	if t.AfterStep != nil {
+		t.AfterStep(m)
+	}
+	if err := checkFinite(m); err != nil {
+		return nil, err
+	}
+	t.step = step
+	return m, nil
+}
+
+// afterStep checkpoints and checks the replicas when their cadence (or the
+// last step) says so.
+func (t *Trainer) afterStep(step int) error {
+	if t.Cfg.SaveEvery > 0 && step%t.Cfg.SaveEvery == 0 || step == t.Cfg.Steps {
+		if err := t.saveOnLead(); err != nil {
+			return fmt.Errorf("checkpoint at step %d: %w", step, err)
+		}
+	}
+	if t.Cfg.DriftCheckEvery > 0 && step%t.Cfg.DriftCheckEvery == 0 {
+		return t.checkReplicas()
+	}
 	return nil
 }
 
