@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/nrgraph/nrgraph/graph"
 )
 
 // RopeType names a RoPE frequency scaling as HF's rope_type does.
 type RopeType string
 
 // The RoPE scalings nrgraph builds (HF modeling_rope_utils). Others
-// (yarn, longrope, ...) are refused by name.
+// (longrope, ...) are refused by name.
 const (
 	RopeDefault RopeType = ""
 	// RopeLinear divides every frequency by Factor (position interpolation).
@@ -215,4 +217,95 @@ func ropeInvFreqs(headDim int, theta float64, s RopeScaling) []float32 {
 		}
 	}
 	return inv
+}
+
+// ropeTables are cos/sin [seq, head_dim] (HF convention: frequencies
+// repeated over both halves) and cosQ/sinQ, the same times the query scale:
+// scaling the query inside RoPE costs no pass over the [.., seq, seq]
+// scores.
+type ropeTables struct{ cos, sin, cosQ, sinQ *graph.Value }
+
+// ropeFor returns the tables of a local (sliding, with LocalRopeTheta) or
+// global layer, made on first use.
+func (b *builder) ropeFor(local bool) *ropeTables {
+	if t, ok := b.ropes[local]; ok {
+		return t
+	}
+	theta, name := b.c.RopeTheta, "rope"
+	if local {
+		theta, name = b.c.LocalRopeTheta, "rope_local"
+	}
+	invFreq := ropeInvFreqs(b.c.HeadDim, theta, b.ropeScaling(local))
+	t := &ropeTables{}
+	if b.dt == graph.Float64 {
+		t.cos, t.sin = b.ropeTablesFloat64(name, invFreq)
+	} else {
+		// HF multiplies positions by the float32 frequencies in float32 and
+		// takes cos/sin of that: the graph does the same, per step, rather
+		// than storing [max_positions, head_dim] tables (4 x 134 MB in every
+		// graph of a Gemma 3 with 131,072 positions).
+		hd := len(invFreq) * 2
+		freqs := make([]float32, hd)
+		for i, f := range invFreq {
+			freqs[i], freqs[i+hd/2] = f, f
+		}
+		var positions *graph.Value
+		if b.positions != nil {
+			// Packed rows: each token's own position, [batch, 1, seq, 1].
+			positions = graph.Unsqueeze(graph.Unsqueeze(graph.Cast(b.positions, graph.Float32), 2), 1)
+		} else {
+			ones := graph.Expand(graph.Scalar(b.g, graph.Float32, 1), graph.DimOf(b.ids, 1))
+			positions = graph.Unsqueeze(graph.CumSum(ones, 0, true, false), 1) // [seq, 1]: 0, 1, 2, ...
+		}
+		angle := graph.Mul(positions, graph.Const(b.g, graph.NewData([]int64{1, int64(hd)}, freqs)))
+		t.cos, t.sin = graph.Cos(angle), graph.Sin(angle)
+	}
+	if af := ropeAttentionFactor(b.ropeScaling(local)); af != 1 {
+		t.cos, t.sin = graph.Mul(t.cos, graph.ScalarLike(t.cos, af)), graph.Mul(t.sin, graph.ScalarLike(t.sin, af))
+	}
+	scale := graph.ScalarLike(t.cos, b.c.QueryScale)
+	t.cosQ, t.sinQ = graph.Mul(t.cos, scale), graph.Mul(t.sin, scale)
+	b.ropes[local] = t
+	return t
+}
+
+// ropeScaling is the RoPE scaling of local (unscaled) or global layers.
+func (b *builder) ropeScaling(local bool) RopeScaling {
+	if local {
+		return RopeScaling{}
+	}
+	return b.c.RopeScaling
+}
+
+// ropeTablesFloat64 is cos/sin from exact float64 [max_positions, head_dim]
+// tables cut to the sequence: ONNX Runtime has no float64 Cos/Sin, and only
+// gradient checks build float64 graphs.
+func (b *builder) ropeTablesFloat64(name string, invFreq []float32) (cos, sin *graph.Value) {
+	hd, maxPos := 2*len(invFreq), b.c.MaxPositions
+	cosVals, sinVals := make([]float64, maxPos*hd), make([]float64, maxPos*hd)
+	for p := 0; p < maxPos; p++ {
+		for i, f := range invFreq {
+			angle := float64(p) * float64(f)
+			for _, j := range []int{i, i + hd/2} {
+				cosVals[p*hd+j], sinVals[p*hd+j] = math.Cos(angle), math.Sin(angle)
+			}
+		}
+	}
+	table := func(name string, vals []float64) *graph.Value {
+		full := b.g.Initializer(name, graph.NewData([]int64{int64(maxPos), int64(hd)}, vals))
+		if b.positions != nil {
+			return graph.Unsqueeze(graph.Gather(full, b.positions, 0), 1) // [batch, 1, seq, head_dim]
+		}
+		return graph.SliceTo(full, 0, graph.ConstInts(b.g, 0), graph.DimOf(b.ids, 1))
+	}
+	return table(name+".cos", cosVals), table(name+".sin", sinVals)
+}
+
+// rope applies rotary embeddings to x [batch, heads, seq, hd]:
+// x·cos + rotate_half(x)·sin with rotate_half(x) = [-x2, x1].
+func (b *builder) rope(x, cos, sin *graph.Value) *graph.Value {
+	hd := int64(b.c.HeadDim)
+	halves := graph.Split(x, -1, hd/2, hd/2)
+	rot := graph.Concat(-1, graph.Neg(halves[1]), halves[0])
+	return graph.Add(graph.Mul(x, cos), graph.Mul(rot, sin))
 }
