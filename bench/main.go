@@ -65,78 +65,101 @@ func main() {
 		json.NewEncoder(os.Stdout).Encode(r)
 		return
 	}
-	run := func(args ...string) (result, error) {
-		var r result
-		out, err := exec.Command(args[0], args[1:]...).Output()
-		if err != nil {
-			if ee, ok := err.(*exec.ExitError); ok {
-				return r, fmt.Errorf("%v: %s", args, ee.Stderr)
-			}
-			return r, err
+	printTable(runRounds(*rounds, *steps), *rounds)
+}
+
+// benchShapes are the (d, layers) of the table's rows.
+var benchShapes = [][2]int{{256, 4}, {512, 8}}
+
+type benchKey struct{ d, layers, threads int }
+
+// bestResults keep each side's best figures (0 nrgraph, 1 PyTorch) and the
+// GEMM yardstick per thread count.
+type bestResults struct {
+	gemm map[int]float64
+	best map[benchKey][2]result
+}
+
+func (b bestResults) keep(k benchKey, side int, r result) {
+	v := b.best[k]
+	v[side].TrainTokS = max(v[side].TrainTokS, r.TrainTokS)
+	v[side].ScoreTokS = max(v[side].ScoreTokS, r.ScoreTokS)
+	v[side].PeakRSSMB = max(v[side].PeakRSSMB, r.PeakRSSMB)
+	b.best[k] = v
+}
+
+// runJSON runs one measurement in its own process and decodes its result.
+func runJSON(args ...string) (result, error) {
+	var r result
+	out, err := exec.Command(args[0], args[1:]...).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return r, fmt.Errorf("%v: %s", args, ee.Stderr)
 		}
-		err = json.Unmarshal(out, &r)
 		return r, err
 	}
-	must := func(r result, err error) result {
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return r
+	err = json.Unmarshal(out, &r)
+	return r, err
+}
+
+func mustResult(r result, err error) result {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	return r
+}
+
+// runRounds measures every shape and thread count on both sides.
+// This VM's speed drifts by up to 1.7x over tens of seconds (other
+// tenants), within one process as much as across them. Each figure is
+// therefore the best of several rounds that alternate the two sides, so
+// both get the same chances at a quiet machine.
+func runRounds(rounds, steps int) bestResults {
 	self, _ := os.Executable()
-	// This VM's speed drifts by up to 1.7x over tens of seconds (other
-	// tenants), within one process as much as across them. Each figure
-	// is therefore the best of several rounds that alternate the two
-	// sides, so both get the same chances at a quiet machine.
-	gemm := map[int]float64{}
-	type key struct{ d, layers, threads int }
-	best := map[key][2]result{}
-	keep := func(k key, side int, r result) {
-		b := best[k]
-		b[side].TrainTokS = max(b[side].TrainTokS, r.TrainTokS)
-		b[side].ScoreTokS = max(b[side].ScoreTokS, r.ScoreTokS)
-		b[side].PeakRSSMB = max(b[side].PeakRSSMB, r.PeakRSSMB)
-		best[k] = b
-	}
-	shapes := [][2]int{{256, 4}, {512, 8}}
+	b := bestResults{gemm: map[int]float64{}, best: map[benchKey][2]result{}}
 	var torchErr error
-	for round := 1; round <= *rounds; round++ {
+	for round := 1; round <= rounds; round++ {
 		for _, t := range []int{1, 2} {
-			gemm[t] = max(gemm[t], must(run(self, "-one", fmt.Sprintf("gemm:%d", t))).GemmGFLOPS)
+			b.gemm[t] = max(b.gemm[t], mustResult(runJSON(self, "-one", fmt.Sprintf("gemm:%d", t))).GemmGFLOPS)
 		}
-		for _, shape := range shapes {
+		for _, shape := range benchShapes {
 			for _, t := range []int{1, 2} {
-				k := key{shape[0], shape[1], t}
-				fmt.Fprintf(os.Stderr, "round %d/%d: d=%d L=%d threads=%d\n", round, *rounds, k.d, k.layers, t)
-				keep(k, 0, must(run(self, "-one", fmt.Sprintf("nrgraph:%d:%d:%d", k.d, k.layers, t), "-steps", fmt.Sprint(*steps))))
+				k := benchKey{shape[0], shape[1], t}
+				fmt.Fprintf(os.Stderr, "round %d/%d: d=%d L=%d threads=%d\n", round, rounds, k.d, k.layers, t)
+				b.keep(k, 0, mustResult(runJSON(self, "-one", fmt.Sprintf("nrgraph:%d:%d:%d", k.d, k.layers, t), "-steps", fmt.Sprint(steps))))
 				if torchErr != nil {
 					continue
 				}
-				r, err := run("/usr/bin/python3", "bench/torch_step.py", "--d", fmt.Sprint(k.d), "--layers", fmt.Sprint(k.layers),
-					"--heads", fmt.Sprint(k.d/64), "--threads", fmt.Sprint(t), "--steps", fmt.Sprint(*steps))
+				r, err := runJSON("/usr/bin/python3", "bench/torch_step.py", "--d", fmt.Sprint(k.d), "--layers", fmt.Sprint(k.layers),
+					"--heads", fmt.Sprint(k.d/64), "--threads", fmt.Sprint(t), "--steps", fmt.Sprint(steps))
 				if err != nil {
 					// nrgraph's own figures are still worth having.
 					torchErr = err
 					fmt.Fprintf(os.Stderr, "PyTorch side failed, measuring nrgraph alone (make bench-deps installs it): %v\n", err)
 					continue
 				}
-				keep(k, 1, r)
+				b.keep(k, 1, r)
 			}
 		}
 	}
+	return b
+}
+
+// printTable writes the README's markdown table.
+func printTable(b bestResults, rounds int) {
 	host, _ := os.Hostname()
-	fmt.Printf("# nrgraph vs PyTorch, %s, %s, %d CPUs (%s), best of %d rounds\n\n", time.Now().Format("2006-01-02"), host, goruntime.NumCPU(), cpuModel(), *rounds)
-	fmt.Printf("ONNX Runtime fp32 GEMM (2048³): %.0f GFLOP/s at 1 thread, %.0f GFLOP/s at 2 threads\n\n", gemm[1], gemm[2])
+	fmt.Printf("# nrgraph vs PyTorch, %s, %s, %d CPUs (%s), best of %d rounds\n\n", time.Now().Format("2006-01-02"), host, goruntime.NumCPU(), cpuModel(), rounds)
+	fmt.Printf("ONNX Runtime fp32 GEMM (2048³): %.0f GFLOP/s at 1 thread, %.0f GFLOP/s at 2 threads\n\n", b.gemm[1], b.gemm[2])
 	fmt.Println("| d / layers | threads | nrgraph train tok/s | PyTorch train tok/s | ratio | nrgraph score tok/s | PyTorch score tok/s | ratio | nrgraph RSS MB | PyTorch RSS MB | train % of GEMM rate, nrgraph / PyTorch | score % of GEMM rate, nrgraph / PyTorch |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, shape := range shapes {
+	for _, shape := range benchShapes {
 		for _, t := range []int{1, 2} {
-			k := key{shape[0], shape[1], t}
-			n, p := best[k][0], best[k][1]
+			k := benchKey{shape[0], shape[1], t}
+			n, p := b.best[k][0], b.best[k][1]
 			c := config(k.d, k.layers)
 			hidden := adapterHidden(c)
-			pct := func(flops, tokS float64) float64 { return 100 * flops * tokS / 1e9 / gemm[t] }
+			pct := func(flops, tokS float64) float64 { return 100 * flops * tokS / 1e9 / b.gemm[t] }
 			tf, sf := trainFLOPs(c, hidden), scoreFLOPs(c, hidden)
 			if p.TrainTokS == 0 { // no PyTorch figures
 				fmt.Printf("| %d / %d | %d | %.0f | – | – | %.0f | – | – | %.0f | – | %.0f%% / – | %.0f%% / – |\n", k.d, k.layers, t,
