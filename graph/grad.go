@@ -54,8 +54,20 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 	}}
 	g.remat = rematerializer{}
 	defer func() { g.remat = nil }()
+	done := map[*Node]bool{}
 	for id := lossNode; id >= 0; id-- {
-		b.node(g.nodes[id])
+		switch n := g.nodes[id]; {
+		case done[n]:
+		case n.segment != nil:
+			for d := range b.segment(n) {
+				done[d] = true
+			}
+			if !done[n] { // no gradient reached the segment's copies
+				b.node(n)
+			}
+		default:
+			b.node(n)
+		}
 	}
 	out := make([]*Value, len(wrt))
 	for i, w := range wrt {
