@@ -26,7 +26,9 @@ var nonDifferentiable = map[string]bool{
 //
 // Each node's gradient comes from its rule in vjpTable, except for the
 // last node of a composite (composite.go, e.g. SiLU), which carries its own
-// rule. Rules read forward values through recomputed (remat.go).
+// rule. Rules read forward values through recomputed (remat.go). A
+// Recompute segment (checkpoint.go) is differentiated through a copy of
+// its nodes emitted in the backward pass.
 func Grad(loss *Value, wrt []*Value) []*Value {
 	g := loss.g
 	g.checkOwn("Grad", wrt...)
