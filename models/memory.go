@@ -78,7 +78,13 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	tokens := int64(seq * microBatch)
 	layer := 4 * tokens * perToken
 	e.Activations = int64(c.Layers) * layer
-	e.ActivationsRecompute = int64(c.Layers)*4*tokens*d + layer
+	// Recomputing blocks holds each block's input, and the adapter's
+	// output where the L1 local loss reads it, plus one block's.
+	held := d
+	if ext.LocalLoss == LocalLossL1 && ext.usesAdapter() {
+		held += d
+	}
+	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + layer
 	rows := min(int64(c.Vocab), HeadChunkRows)
 	chunk := 4*rows*d + 2*4*tokens*rows
 	e.Logits = 4*tokens*int64(c.Vocab) + chunk
