@@ -26,7 +26,9 @@ var nonDifferentiable = map[string]bool{
 //
 // Each node's gradient comes from its rule in vjpTable, except for the
 // last node of a composite (composite.go, e.g. SiLU), which carries its own
-// rule. Rules read forward values through recomputed (remat.go).
+// rule. Rules read forward values through recomputed (remat.go). A
+// Recompute segment (checkpoint.go) is differentiated through a copy of
+// its nodes emitted in the backward pass.
 func Grad(loss *Value, wrt []*Value) []*Value {
 	g := loss.g
 	g.checkOwn("Grad", wrt...)
@@ -54,8 +56,20 @@ func Grad(loss *Value, wrt []*Value) []*Value {
 	}}
 	g.remat = rematerializer{}
 	defer func() { g.remat = nil }()
+	done := map[*Node]bool{}
 	for id := lossNode; id >= 0; id-- {
-		b.node(g.nodes[id])
+		switch n := g.nodes[id]; {
+		case done[n]:
+		case n.segment != nil:
+			for d := range b.segment(n) {
+				done[d] = true
+			}
+			if !done[n] { // no gradient reached the segment's copies
+				b.node(n)
+			}
+		default:
+			b.node(n)
+		}
 	}
 	out := make([]*Value, len(wrt))
 	for i, w := range wrt {

@@ -65,6 +65,9 @@ type Value struct {
 	known []Dim
 	// stopGradient marks values that Grad treats as constants.
 	stopGradient bool
+	// inSegment marks values a Recompute segment computes from its input
+	// (checkpoint.go): the backward pass reads their recomputed copies.
+	inSegment bool
 }
 
 // Graph returns the graph the value belongs to.
@@ -106,6 +109,8 @@ type Node struct {
 	// composite is set on the node computing a composite's output (e.g.
 	// SiLU): Grad then uses the composite's rule, not this op's.
 	composite *composite
+	// segment is set on the node computing a Recompute segment's output.
+	segment *segment
 }
 
 func (n *Node) String() string {

@@ -38,6 +38,10 @@ func (r rematerializer) value(v *Value) *Value {
 	w := v
 	switch p := v.Producer; {
 	case p == nil:
+	case v.inSegment:
+		// Read from outside its Recompute segment (a local loss reading an
+		// adapter's output): recomputing its chain here would hold the
+		// segment's activations it derives from.
 	case p.composite != nil && p.composite.recompute != nil:
 		w = p.composite.recompute(p.composite)
 	case p.Op == "Sigmoid":

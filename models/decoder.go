@@ -49,6 +49,11 @@ type ForwardOptions struct {
 	// rows and scores targets over chunks of that many vocabulary rows:
 	// Forward.TargetLogProbs and TargetScores then never hold all logits.
 	HeadChunkRows int
+	// Recompute keeps only each block's input from the forward to the
+	// backward pass and re-runs the block's forward inside the backward
+	// (graph.Recompute): activation memory of about one block plus the
+	// block inputs, for one more forward pass of compute.
+	Recompute bool
 }
 
 // Extension is how extension methods enter the backbone without the
@@ -132,7 +137,11 @@ func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *For
 	b.keyPad = graph.Cast(graph.Unsqueeze(b.keyPad, 1, 2), b.dt)
 
 	for layer := 0; layer < c.Layers; layer++ {
-		h = b.block(layer, h)
+		if opts.Recompute {
+			h = graph.Recompute(h, func(x *graph.Value) *graph.Value { return b.block(layer, x) })
+		} else {
+			h = b.block(layer, h)
+		}
 	}
 	h = b.rmsNorm(h, "model.norm.weight")
 	b.fwd.Hidden = h

@@ -26,25 +26,7 @@ func TestChunkedHeadMatchesFullLogits(t *testing.T) {
 			require.NotZero(t, c.Vocab%7, "the last chunk should be partial")
 			w, _ := randomCheckpoint(c, 5, true)
 			ext, _ := DefaultExtension(NeutralResidues)
-			targets := gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{3, 0, 11, float64(c.Vocab - 1), 7, 14, 2, 28, 35, 6}}
-			feeds := func(e *Extended) map[string]gradcheck.Feed {
-				f := initFeeds(e)
-				f[Targets], f[LossMask] = targets, testMask
-				f[Domain] = gradcheck.Feed{Shape: []int64{2}, Data: []float64{1, 0}}
-				// The gradient graph's token counts: 9 loss tokens, row 0
-				// (original domain) 5 real tokens, row 1 4.
-				f[LossTokens] = gradcheck.Feed{Shape: []int64{}, Data: []float64{9}}
-				f[OrigTokens] = gradcheck.Feed{Shape: []int64{}, Data: []float64{5}}
-				f[NewTokens] = gradcheck.Feed{Shape: []int64{}, Data: []float64{4}}
-				// Non-zero adapter outputs, so gradients reach every tensor.
-				for _, p := range e.Trainable {
-					vals := f[p.Name()].Data
-					for i := range vals {
-						vals[i] += 0.05 * float64((i*7)%11-5)
-					}
-				}
-				return f
-			}
+			feeds := func(e *Extended) map[string]gradcheck.Feed { return trainFeeds(e, c.Vocab) }
 			run := func(rows int) (train, score map[string][]float64, headNodes int) {
 				m := Model{Config: c, Weights: w, Ext: ext, HeadChunkRows: rows}
 				g, e, err := BuildTrainGraph(m, graph.DefaultAdamW(), GradientsOnly)
@@ -84,6 +66,29 @@ func TestChunkedHeadMatchesFullLogits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// trainFeeds feeds a gradient graph of a tiny model (vocab rows) one
+// batch of testIDs/testMask: targets up to the last id, one row of each
+// domain, the batch's token counts (9 loss tokens, row 0 of the original
+// domain 5 real tokens, row 1 4) and the trainable tensors' initial values
+// perturbed, so adapter outputs are non-zero and gradients reach every
+// tensor.
+func trainFeeds(e *Extended, vocab int) map[string]gradcheck.Feed {
+	f := initFeeds(e)
+	f[Targets] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{3, 0, 11, float64(vocab - 1), 7, 14, 2, 28, 35, 6}}
+	f[LossMask] = testMask
+	f[Domain] = gradcheck.Feed{Shape: []int64{2}, Data: []float64{1, 0}}
+	f[LossTokens] = gradcheck.Feed{Shape: []int64{}, Data: []float64{9}}
+	f[OrigTokens] = gradcheck.Feed{Shape: []int64{}, Data: []float64{5}}
+	f[NewTokens] = gradcheck.Feed{Shape: []int64{}, Data: []float64{4}}
+	for _, p := range e.Trainable {
+		vals := f[p.Name()].Data
+		for i := range vals {
+			vals[i] += 0.05 * float64((i*7)%11-5)
+		}
+	}
+	return f
 }
 
 func abs(x float64) float64 {

@@ -20,10 +20,12 @@ type MemoryEstimate struct {
 	Optimizer int64 `json:"optimizer"`
 	Gradients int64 `json:"gradients"`
 	// Activations held from the forward to the backward pass for one
-	// micro-batch, and what activation recomputation (keeping only block
-	// inputs plus one block's; not implemented yet) would hold.
+	// micro-batch, and what activation recomputation (--recompute: only
+	// the block inputs plus one block's) holds. Recompute says which of
+	// the two TrainPeak counts.
 	Activations          int64 `json:"activations"`
 	ActivationsRecompute int64 `json:"activations_recompute"`
+	Recompute            bool  `json:"recompute,omitempty"`
 	// Logits: the LM head's held exp-logits for the backward (training)
 	// plus one vocabulary chunk's float32 weight and logits.
 	Logits int64 `json:"logits"`
@@ -76,7 +78,13 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	tokens := int64(seq * microBatch)
 	layer := 4 * tokens * perToken
 	e.Activations = int64(c.Layers) * layer
-	e.ActivationsRecompute = int64(c.Layers)*4*tokens*d + layer
+	// Recomputing blocks holds each block's input, and the adapter's
+	// output where the L1 local loss reads it, plus one block's.
+	held := d
+	if ext.LocalLoss == LocalLossL1 && ext.usesAdapter() {
+		held += d
+	}
+	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + layer
 	rows := min(int64(c.Vocab), HeadChunkRows)
 	chunk := 4*rows*d + 2*4*tokens*rows
 	e.Logits = 4*tokens*int64(c.Vocab) + chunk
@@ -89,6 +97,16 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	// or gradients, and one block's activations at a time.
 	e.ScorePeak = e.FrozenWeights + e.Trainable + 4*st*perToken - 4*st*2*heads*int64(seq) + 4*2*heads*st*st + scoreChunk + e.Transient
 	return e, nil
+}
+
+// WithRecompute is the estimate for graphs built with --recompute: the
+// training peak counts ActivationsRecompute instead of Activations.
+func (e MemoryEstimate) WithRecompute() MemoryEstimate {
+	if !e.Recompute {
+		e.Recompute = true
+		e.TrainPeak += e.ActivationsRecompute - e.Activations
+	}
+	return e
 }
 
 func storedBytes(dtype string) int64 {
@@ -115,13 +133,17 @@ func (e MemoryEstimate) String() string {
 		{"optimizer state (AdamW m, v)", e.Optimizer},
 		{"gradients", e.Gradients},
 		{"activations per micro-batch", e.Activations},
-		{"  recomputed (not available yet)", e.ActivationsRecompute},
+		{"  with --recompute", e.ActivationsRecompute},
 		{"logits (held + one head chunk)", e.Logits},
 		{"transient casts + runtime", e.Transient},
 	} {
 		fmt.Fprintf(&s, "  %-32s %s\n", row.name, gb(row.b))
 	}
-	fmt.Fprintf(&s, "  %-32s %s\n", "training step peak", gb(e.TrainPeak))
+	peak := "training step peak"
+	if e.Recompute {
+		peak += " (--recompute)"
+	}
+	fmt.Fprintf(&s, "  %-32s %s\n", peak, gb(e.TrainPeak))
 	fmt.Fprintf(&s, "  %-32s %s\n", fmt.Sprintf("scoring peak (%d tokens)", e.ScoreTokens), gb(e.ScorePeak))
 	return s.String()
 }

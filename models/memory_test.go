@@ -28,6 +28,11 @@ func TestEstimateMemoryComponents(t *testing.T) {
 	assert.Equal(t, e.FrozenWeights+e.Trainable+e.Optimizer+e.Gradients+e.Activations+e.Logits+e.Transient, e.TrainPeak)
 	assert.Less(t, e.ActivationsRecompute, e.Activations)
 	assert.Less(t, e.ScorePeak, e.TrainPeak)
+	// --recompute counts the recomputed activations instead.
+	r := e.WithRecompute()
+	assert.True(t, r.Recompute)
+	assert.Equal(t, e.TrainPeak-e.Activations+e.ActivationsRecompute, r.TrainPeak)
+	assert.Equal(t, r, r.WithRecompute())
 
 	// Twice the tokens per micro-batch: more activations, same state.
 	e2, err := EstimateMemory(c, nr, 16, 4, 32)

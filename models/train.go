@@ -40,6 +40,10 @@ type Model struct {
 	Baked map[string]*graph.Data
 	// Packed builds a packed forward (ForwardOptions.Packed).
 	Packed bool
+	// Recompute re-runs each block's forward in the training graphs'
+	// backward pass instead of holding its activations
+	// (ForwardOptions.Recompute; `nrgraph build --recompute`).
+	Recompute bool
 }
 
 // Extended is a built forward pass with its extension.
@@ -65,7 +69,7 @@ func buildExtended(g *graph.Graph, m Model, chunkedHead bool) *Extended {
 		panic(&graph.Error{Op: "Extension", Err: err})
 	}
 	ext.baked = m.Baked
-	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed}
+	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed, Recompute: m.Recompute}
 	if chunkedHead {
 		opts.HeadChunkRows = HeadChunkRows
 		if m.HeadChunkRows > 0 {

@@ -210,6 +210,7 @@ func main() {
 	steps := flag.Int("steps", 2, "training steps (micro-batch 1)")
 	threads := flag.Int("threads", 2, "threads for both sides")
 	torch := flag.Bool("torch", false, "also run the same training step in PyTorch (bench/torch_step.py)")
+	recompute := flag.Bool("recompute", false, "build with --recompute (block activations recomputed in the backward pass)")
 	only := flag.String("only", "", "comma-separated phases to run (build,train,score,torch); default all")
 	flag.Parse()
 	s, ok := shapes[*shapeName]
@@ -241,7 +242,11 @@ func main() {
 	}
 	th := fmt.Sprint(*threads)
 	if want("build") {
-		must(run("build", *bin, "build", "--model", modelDir, "--seq", fmt.Sprint(*seq), "--out", buildDir))
+		args := []string{*bin, "build", "--model", modelDir, "--seq", fmt.Sprint(*seq), "--out", buildDir}
+		if *recompute {
+			args = append(args, "--recompute")
+		}
+		must(run("build", args...))
 	}
 	if want("train") {
 		shards := filepath.Join(root, "shards", "text")

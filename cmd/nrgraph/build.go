@@ -58,10 +58,11 @@ func (e *extensionFlags) config() (models.ExtensionConfig, error) {
 }
 
 func runBuild(args []string) error {
-	fs := newFlagSet("build", "--model DIR --out BUILD_DIR [--method M] [knobs]")
+	fs := newFlagSet("build", "--model DIR --out BUILD_DIR [--method M] [--recompute] [knobs]")
 	model := fs.String("model", "", "Hugging Face model directory (config.json, *.safetensors, tokenizer.json)")
 	out := fs.String("out", "", "build directory to write")
 	seq := fs.Int("seq", 512, "training sequence length")
+	recompute := fs.Bool("recompute", false, "training graphs keep only each block's input for the backward pass and re-run the block's forward there: less activation memory (see nrgraph plan) for about one more forward pass of compute")
 	noTok := fs.Bool("no-tokenizer", false, "build without the model's tokenizer.json (otherwise required: it is checked against config.json, and train refuses shards of another tokenizer by it)")
 	var ext extensionFlags
 	ext.register(fs)
@@ -84,7 +85,7 @@ func runBuild(args []string) error {
 	}
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "building %s on %s (seq %d) into %s\n", cfg.Method, *model, *seq, *out)
-	man, err := build.Build(build.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr, NoTokenizer: *noTok})
+	man, err := build.Build(build.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr, NoTokenizer: *noTok, Recompute: *recompute})
 	if err != nil {
 		return err
 	}

@@ -13,11 +13,12 @@ func init() {
 }
 
 func runPlan(args []string) error {
-	fs := newFlagSet("plan", "--model DIR [--method M] [--seq N] [--micro-batch B] [--score-tokens T] [--json]")
+	fs := newFlagSet("plan", "--model DIR [--method M] [--seq N] [--micro-batch B] [--score-tokens T] [--recompute] [--json]")
 	model := fs.String("model", "", "Hugging Face model directory (only config.json is read)")
 	seq := fs.Int("seq", 512, "training sequence length")
 	micro := fs.Int("micro-batch", 1, "sequences per forward/backward")
 	scoreTokens := fs.Int("score-tokens", 2048, "tokens scored at once (one window of nrgraph eval)")
+	recompute := fs.Bool("recompute", false, "estimate the training peak of graphs built with --recompute (block activations recomputed in the backward pass)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var ext extensionFlags
 	ext.register(fs)
@@ -39,6 +40,9 @@ func runPlan(args []string) error {
 	est, err := models.EstimateMemory(c, cfg, *seq, *micro, *scoreTokens)
 	if err != nil {
 		return err
+	}
+	if *recompute {
+		est = est.WithRecompute()
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)

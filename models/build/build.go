@@ -38,6 +38,10 @@ type BuildOptions struct {
 	// NoTokenizer builds from a ModelDir without tokenizer.json (otherwise
 	// required, parsed and checked against the config).
 	NoTokenizer bool
+	// Recompute builds training graphs that re-run each block's forward in
+	// the backward pass instead of holding its activations
+	// (models.Model.Recompute).
+	Recompute bool
 }
 
 // Build writes a build directory: the fused training step, the gradient
@@ -76,10 +80,10 @@ func Build(o BuildOptions) (*Manifest, error) {
 	man := &Manifest{
 		Version: Version, ModelDir: o.ModelDir, BackboneHash: backboneHash(cfg, w), Config: cfg, Extension: o.Ext, Seq: o.Seq,
 		Optimizer:      OptimizerConfig{Beta1: o.Opt.Beta1, Beta2: o.Opt.Beta2, Eps: o.Opt.Eps, WeightDecay: o.Opt.WeightDecay, ClipNorm: o.Opt.ClipNorm},
-		BackboneParams: cfg.NumParams(), Graphs: map[string]GraphIO{}, TokenizerHash: tokHash,
+		BackboneParams: cfg.NumParams(), Graphs: map[string]GraphIO{}, TokenizerHash: tokHash, Recompute: o.Recompute,
 	}
 	meta := map[string]string{"nrgraph_version": Version, "method": string(o.Ext.Method)}
-	ext, err := o.writeGraphs(models.Model{Config: cfg, Weights: w, Ext: o.Ext}, man, meta)
+	ext, err := o.writeGraphs(models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute}, man, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +94,9 @@ func Build(o BuildOptions) (*Manifest, error) {
 	// What training one sequence per micro-batch and scoring seq tokens at
 	// once will need (nrgraph plan gives other sizes).
 	if est, err := models.EstimateMemory(cfg, o.Ext, o.Seq, 1, o.Seq); err == nil {
+		if o.Recompute {
+			est = est.WithRecompute()
+		}
 		man.Memory = &est
 		fmt.Fprint(o.Log, est)
 	}

@@ -67,6 +67,9 @@ type Manifest struct {
 	TokenizerHash  string                 `json:"tokenizer_hash,omitempty"`
 	// Memory is the estimated peak memory per component (models.EstimateMemory).
 	Memory *models.MemoryEstimate `json:"memory_estimate,omitempty"`
+	// Recompute: the training graphs recompute each block's activations in
+	// the backward pass (`nrgraph build --recompute`).
+	Recompute bool `json:"recompute,omitempty"`
 }
 
 // OptimizerConfig is AdamW's settings as stored in the manifest.
