@@ -161,6 +161,7 @@ func OpenCorpus(paths []string) (*Corpus, error) {
 // ErrEmptyCorpus: the shards hold no tokens.
 var ErrEmptyCorpus = errors.New("corpus has no tokens")
 
+// ShortHash abbreviates a hash for messages.
 func ShortHash(h string) string {
 	if len(h) > 12 {
 		return h[:12]

@@ -71,6 +71,7 @@ func Tokenize(ctx context.Context, o TokenizeOptions) (TokenizeStats, error) {
 	lastReport := time.Now()
 	var writeErr error
 	for d := range docs {
+		<-d.done
 		if writeErr == nil {
 			writeErr = out.write(d, o.Split, &st)
 		}
@@ -175,13 +176,12 @@ type encodedDoc struct {
 }
 
 // encodeInOrder reads the documents of files and encodes them on
-// o.Workers goroutines; the channel yields them encoded, in input order.
-// The returned function reports the reading error once the channel is
-// drained.
+// o.Workers goroutines; the channel yields them in input order, each
+// encoded once its done closes. The returned function reports the reading
+// error once the channel is drained.
 func encodeInOrder(ctx context.Context, files []string, o TokenizeOptions) (<-chan *encodedDoc, func() error) {
 	jobs := make(chan *encodedDoc, 4*o.Workers)
 	ordered := make(chan *encodedDoc, 4*o.Workers)
-	encoded := make(chan *encodedDoc, 4*o.Workers)
 	var wg sync.WaitGroup
 	for w := 0; w < o.Workers; w++ {
 		wg.Add(1)
@@ -214,15 +214,10 @@ func encodeInOrder(ctx context.Context, files []string, o TokenizeOptions) (<-ch
 			return nil
 		})
 	}()
-	go func() {
-		defer close(encoded)
-		for d := range ordered {
-			<-d.done
-			encoded <- d
-		}
+	return ordered, func() error {
 		wg.Wait()
-	}()
-	return encoded, func() error { return <-readErr }
+		return <-readErr
+	}
 }
 
 // missingDirs lists dir and its ancestors that do not exist yet, deepest
