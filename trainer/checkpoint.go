@@ -181,4 +181,3 @@ func sequentialHint(st trainerState, now RunConfig) string {
 	}
 	return "; it read its data in sequential order, as every checkpoint before --data-order did: add --data-order sequential to resume it"
 }
-
