@@ -30,10 +30,9 @@ type RunConfig struct {
 	KeepLast    int          `json:"keep_last"`
 	Out         string       `json:"out"`
 	Seed        uint64       `json:"seed"`
-	// DataOrder is how each corpus's windows are visited (keyed by Seed).
-	DataOrder DataOrder `json:"data_order,omitempty"`
-	Threads   int       `json:"threads"`
-	Provider  string    `json:"provider"`
+	DataOrder   DataOrder    `json:"data_order,omitempty"` // keyed by Seed
+	Threads     int          `json:"threads"`
+	Provider    string       `json:"provider"`
 	// DriftCheckEvery compares a hash of the parameters and moments
 	// across ranks every N steps (multi-rank runs; 0: only at start).
 	DriftCheckEvery int `json:"drift_check_every,omitempty"`

@@ -277,3 +277,29 @@ func TestShuffledStateRefusesChangedData(t *testing.T) {
 	st.NewWindows = nil
 	assert.ErrorContains(t, m.Restore(st), "--new: the checkpoint has no shuffled-order cursor")
 }
+
+// Held-out scoring spreads its budget evenly over the set (the first
+// windows alone were one source of a set stored grouped by source), and
+// scores every window once the budget covers them.
+func TestHeldOutWindowsSpanTheSet(t *testing.T) {
+	for _, tc := range []struct {
+		tokens      int64
+		seq, budget int
+		want        []int64
+	}{
+		{tokens: 161, seq: 16, budget: 4, want: []int64{0, 32, 80, 112}},                            // 10 windows
+		{tokens: 161, seq: 16, budget: 10, want: []int64{0, 16, 32, 48, 64, 80, 96, 112, 128, 144}}, // all
+		{tokens: 161, seq: 16, budget: 64, want: []int64{0, 16, 32, 48, 64, 80, 96, 112, 128, 144}},
+		{tokens: 160, seq: 16, budget: 64, want: []int64{0, 16, 32, 48, 64, 80, 96, 112, 128}}, // the last window lacks its target
+		{tokens: 17, seq: 16, budget: 8, want: []int64{0}},
+	} {
+		assert.Equal(t, tc.want, heldOutStarts(tc.tokens, tc.seq, tc.budget), "%d tokens, seq %d, budget %d", tc.tokens, tc.seq, tc.budget)
+	}
+	// 4 sources of 1,600 tokens stored in turn (400 windows of 16, the
+	// last one's target a token beyond): 16 rows read 4 from each.
+	var perSource [4]int
+	for _, s := range heldOutStarts(6401, 16, 16) {
+		perSource[s/1600]++
+	}
+	assert.Equal(t, [4]int{4, 4, 4, 4}, perSource)
+}
