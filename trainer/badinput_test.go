@@ -128,6 +128,7 @@ func TestRunConfigRefused(t *testing.T) {
 		{func(c *RunConfig) { c.LR = math.NaN() }, "learning rate NaN must be positive"},
 		{func(c *RunConfig) { c.MinLRRatio = math.NaN() }, "--min-lr-ratio NaN outside [0, 1]"},
 		{func(c *RunConfig) { c.MinLRRatio = 2 }, "--min-lr-ratio 2 outside [0, 1]"},
+		{func(c *RunConfig) { c.DataOrder = "random" }, `--data-order "random": want shuffled or sequential`},
 	} {
 		c := base
 		tc.edit(&c)

@@ -112,8 +112,8 @@ func (t *Trainer) restore(dir string) error {
 		return err
 	}
 	if st.ConfigHash != hash {
-		return fmt.Errorf("resume: %s was written with a different configuration (%s); these cannot change across a resume: restore them, or start a new --out",
-			dir, configChanges(st.Config, t.Cfg.hashed()))
+		return fmt.Errorf("resume: %s was written with a different configuration (%s); these cannot change across a resume: restore them, or start a new --out%s",
+			dir, configChanges(st.Config, t.Cfg.hashed()), sequentialHint(st, t.Cfg))
 	}
 	if st.BuildHash != t.Manifest.Hash() {
 		return fmt.Errorf("resume: %s was trained on another build than %s", dir, t.Cfg.Build)
@@ -165,4 +165,19 @@ func (s *stateTensors) loadFile(path string, withMoments bool) error {
 
 func isMoment(name string) bool {
 	return strings.HasSuffix(name, ".adam_m") || strings.HasSuffix(name, ".adam_v")
+}
+
+// sequentialHint names the flag that resumes a checkpoint that read its
+// data in order (every checkpoint of a version before --data-order) when
+// the run now asks for the default shuffled order.
+func sequentialHint(st trainerState, now RunConfig) string {
+	if st.Mixer.Order == Shuffled || now.DataOrder != Shuffled {
+		return ""
+	}
+	sequential := now
+	sequential.DataOrder = Sequential
+	if hash, err := sequential.Hash(); err != nil || hash != st.ConfigHash {
+		return "" // something else changed too: configChanges names it
+	}
+	return "; it read its data in sequential order, as every checkpoint before --data-order did: add --data-order sequential to resume it"
 }

@@ -30,6 +30,7 @@ type RunConfig struct {
 	KeepLast    int          `json:"keep_last"`
 	Out         string       `json:"out"`
 	Seed        uint64       `json:"seed"`
+	DataOrder   DataOrder    `json:"data_order,omitempty"` // keyed by Seed
 	Threads     int          `json:"threads"`
 	Provider    string       `json:"provider"`
 	// DriftCheckEvery compares a hash of the parameters and moments
@@ -41,7 +42,7 @@ type RunConfig struct {
 // paper's settings where it gives them (p = 0.1, lr 2e-4 for adapters).
 func DefaultRunConfig() RunConfig {
 	return RunConfig{P: 0.1, Steps: 1000, Batch: 16, LR: 2e-4, Warmup: 100, Schedule: Cosine, MinLRRatio: 0.1,
-		EvalBatches: 8, SaveEvery: 100, KeepLast: 3, Seed: 1, Provider: "cpu", DriftCheckEvery: 100}
+		EvalBatches: 8, SaveEvery: 100, KeepLast: 3, Seed: 1, DataOrder: Shuffled, Provider: "cpu", DriftCheckEvery: 100}
 }
 
 // Defaults fills unset fields with the paper's / usual values.
@@ -60,6 +61,9 @@ func (c *RunConfig) Defaults() {
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
+	}
+	if c.DataOrder == "" {
+		c.DataOrder = Shuffled
 	}
 	if c.Provider == "" {
 		c.Provider = "cpu"
@@ -97,6 +101,9 @@ func (c *RunConfig) Validate() error {
 			return fmt.Errorf("%s %d must not be negative", f.flag, f.v)
 		}
 	}
+	if err := c.DataOrder.validate(); err != nil {
+		return err
+	}
 	return c.schedule().Validate()
 }
 
@@ -123,5 +130,10 @@ func (c *RunConfig) hashed() RunConfig {
 	k.MicroBatch = k.Batch
 	k.Steps, k.EvalEvery, k.SaveEvery, k.KeepLast, k.Threads, k.Provider, k.EvalBatches = 0, 0, 0, 0, 0, "", 0
 	k.Out, k.DriftCheckEvery = "", 0
+	// Sequential was the only order before --data-order: left out, so that
+	// checkpoints of older versions resume with --data-order sequential.
+	if k.DataOrder == Sequential {
+		k.DataOrder = ""
+	}
 	return k
 }

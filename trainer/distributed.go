@@ -84,7 +84,7 @@ func (t *Trainer) stateHash() float64 {
 			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
 	}
-	for _, x := range []int64{int64(t.step), t.mixer.NewPos, t.mixer.OrigPos} {
+	for _, x := range append([]int64{int64(t.step)}, t.mixer.cursors()...) {
 		buf = binary.LittleEndian.AppendUint64(buf, uint64(x))
 	}
 	flush()

@@ -45,15 +45,15 @@ func (ev *evaluator) close() {
 	}
 }
 
-// run scores the first eval-batches×rows sequences of each held-out set
-// (always the same ones, so numbers compare across steps). Bits per byte
-// uses the corpus's bytes-per-token ratio.
+// run scores eval-batches×rows sequences of each held-out set, spread
+// evenly over it (always the same ones, so numbers compare across steps).
+// Bits per byte uses the corpus's bytes-per-token ratio.
 func (ev *evaluator) run() (map[string]EvalResult, error) {
 	res := map[string]EvalResult{}
 	for name, c := range ev.sets {
 		b := ev.data.Batch
-		maxRows := int((c.Len() - 1) / int64(b.Seq))
-		rows := min(ev.batches*b.Rows, maxRows)
+		starts := heldOutStarts(c.Len(), b.Seq, ev.batches*b.Rows)
+		rows := len(starts)
 		nll, tokens := 0.0, int64(0)
 		buf := make([]int64, b.Seq+1)
 		for done := 0; done < rows; done += b.Rows {
@@ -62,7 +62,7 @@ func (ev *evaluator) run() (map[string]EvalResult, error) {
 				if row >= rows {
 					row = rows - 1 // pad the last batch by repeating; masked below
 				}
-				if err := c.Read(int64(row)*int64(b.Seq), buf); err != nil {
+				if err := c.Read(starts[row], buf); err != nil {
 					return nil, err
 				}
 				copy(b.IDs[r*b.Seq:], buf[:b.Seq])
@@ -91,6 +91,22 @@ func (ev *evaluator) run() (map[string]EvalResult, error) {
 		res[name] = EvalResult{NLL: nll / float64(tokens), BitsPerByte: nll / math.Ln2 / (float64(tokens) * bytesPerToken), Tokens: tokens}
 	}
 	return res, nil
+}
+
+// heldOutStarts picks up to budget of the set's windows (seq+1 tokens
+// every seq tokens, all inside its tokens) evenly spaced over all of them,
+// and returns their first tokens. Held-out files are usually grouped by
+// source (the demo's French one is man pages, then help pages), so the
+// head of the file would score one source; with a budget covering the set,
+// every window is scored.
+func heldOutStarts(tokens int64, seq, budget int) []int64 {
+	windows := (tokens - 1) / int64(seq)
+	rows := min(int64(budget), windows)
+	starts := make([]int64, rows)
+	for k := range starts {
+		starts[k] = int64(k) * windows / rows * int64(seq)
+	}
+	return starts
 }
 
 // EvaluateHeldOut scores the run's held-out sets (--eval-new/--eval-orig)

@@ -105,7 +105,7 @@ func NewDistributed(cfg RunConfig, resume bool, log io.Writer, comm Communicator
 		t.Close()
 		return nil, err
 	}
-	if t.mixer, err = NewMixer(t.newC, t.origC, cfg.P, cfg.Seed); err != nil {
+	if t.mixer, err = NewMixer(t.newC, t.origC, MixerOptions{P: cfg.P, Seed: cfg.Seed, Order: cfg.DataOrder, Seq: m.Seq}); err != nil {
 		t.Close()
 		return nil, err
 	}

@@ -80,17 +80,22 @@ func countLines(b []byte) int {
 }
 
 // TestResumeIsBitIdentical: 2N steps in one go equal N steps, a resume and
-// N more, bit for bit (parameters, moments and data order).
+// N more, bit for bit (parameters, moments and data order), in either data
+// order.
 func TestResumeIsBitIdentical(t *testing.T) {
-	for _, micro := range []int{4, 2} { // fused step, and grad+apply accumulation
+	for _, tc := range []struct {
+		micro int
+		order DataOrder
+	}{{4, Shuffled}, {2, Shuffled}, {4, Sequential}, {2, Sequential}} { // fused step, and grad+apply accumulation
+		micro := tc.micro
 		f := newFixture(t, models.NeutralResidues)
 		straightCfg := f.config(filepath.Join(t.TempDir(), "straight"), 6)
-		straightCfg.MicroBatch = micro
+		straightCfg.MicroBatch, straightCfg.DataOrder = micro, tc.order
 		straight := train(t, straightCfg, false)
 
 		// Interrupt after 3 steps (as SIGINT does: checkpoint, then stop).
 		splitCfg := f.config(filepath.Join(t.TempDir(), "split"), 6)
-		splitCfg.MicroBatch = micro
+		splitCfg.MicroBatch, splitCfg.DataOrder = micro, tc.order
 		splitCfg.SaveEvery = 0
 		first, err := New(splitCfg, false, io.Discard)
 		require.NoError(t, err)
@@ -111,7 +116,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 			require.Equal(t, len(va), len(vb))
 			for i := range va {
 				if math.Float32bits(va[i]) != math.Float32bits(vb[i]) {
-					t.Fatalf("micro-batch %d: %s[%d] differs after resume: %v vs %v", micro, name, i, va[i], vb[i])
+					t.Fatalf("micro-batch %d, %s order: %s[%d] differs after resume: %v vs %v", micro, tc.order, name, i, va[i], vb[i])
 				}
 			}
 		}
@@ -214,7 +219,7 @@ func TestMixingRatioAndDeterminism(t *testing.T) {
 	require.NoError(t, err)
 	defer b.Close()
 	draw := func(seed uint64) ([]float32, []int64) {
-		m, err := NewMixer(a, b, 0.1, seed)
+		m, err := NewMixer(a, b, MixerOptions{P: 0.1, Seed: seed, Order: Shuffled, Seq: 8})
 		require.NoError(t, err)
 		batch := build.NewBatch(100, 8)
 		var dom []float32
@@ -240,12 +245,12 @@ func TestMixingRatioAndDeterminism(t *testing.T) {
 	dom3, _ := draw(2)
 	assert.NotEqual(t, dom, dom3)
 
-	m, err := NewMixer(a, nil, 0, 1)
+	m, err := NewMixer(a, nil, MixerOptions{Seed: 1, Order: Shuffled, Seq: 8})
 	require.NoError(t, err)
 	batch := build.NewBatch(50, 8)
 	m.Fill(batch)
 	assert.Equal(t, 0, batch.OrigRows())
-	_, err = NewMixer(a, nil, 0.1, 1)
+	_, err = NewMixer(a, nil, MixerOptions{P: 0.1, Seed: 1, Order: Shuffled, Seq: 8})
 	assert.ErrorContains(t, err, "--orig")
 }
 
@@ -348,4 +353,45 @@ func TestTrainsWithBF16FrozenBackbone(t *testing.T) {
 		assert.False(t, math.IsNaN(l))
 		assert.Greater(t, l, 1.0)
 	}
+}
+
+// A checkpoint written before --data-order (no order in its mixer state,
+// no data_order in its configuration) is refused by the default shuffled
+// order with the flag to add, and resumes in sequential order.
+func TestCheckpointBeforeDataOrderResumesSequential(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	cfg := f.config(filepath.Join(t.TempDir(), "run"), 2)
+	cfg.DataOrder = Sequential
+	train(t, cfg, false).Close()
+	ckpt, err := build.LatestCheckpoint(filepath.Join(cfg.Out, build.CheckpointsDir))
+	require.NoError(t, err)
+	path := filepath.Join(ckpt, build.TrainerFile)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), `"order": "sequential"`)
+	require.NotContains(t, string(raw), `data_order`)
+	raw = []byte(strings.Replace(string(raw), `"order": "sequential"`, `"order": ""`, 1))
+	require.NoError(t, os.WriteFile(path, raw, 0o644))
+
+	cfg.Steps, cfg.DataOrder = 4, Shuffled
+	_, err = New(cfg, true, io.Discard)
+	assert.ErrorContains(t, err, `data_order unset, now "shuffled"`)
+	assert.ErrorContains(t, err, "it read its data in sequential order, as every checkpoint before --data-order did: add --data-order sequential to resume it")
+	cfg.DataOrder = Sequential
+	assert.Equal(t, 4, train(t, cfg, true).Step())
+}
+
+// Runs in sequential order keep the configuration hash of the versions
+// before --data-order (this one computed at commit 588c6fb), so their
+// checkpoints resume.
+func TestSequentialKeepsTheOldConfigHash(t *testing.T) {
+	c := RunConfig{Build: "b", New: []string{"n"}, Orig: []string{"o"}, P: 0.1, Steps: 10, Batch: 4, LR: 1e-3, Out: "o", Seed: 3, Schedule: "cosine"}
+	c.DataOrder = Sequential
+	hash, err := c.Hash()
+	require.NoError(t, err)
+	assert.Equal(t, "6a365a586bf8c4865661eb742876b53465036c75326792a73a062ddc1d15e92b", hash)
+	c.DataOrder = Shuffled
+	hash, err = c.Hash()
+	require.NoError(t, err)
+	assert.NotEqual(t, "6a365a586bf8c4865661eb742876b53465036c75326792a73a062ddc1d15e92b", hash)
 }

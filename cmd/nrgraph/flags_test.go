@@ -45,6 +45,7 @@ func TestConfigFileThenFlags(t *testing.T) {
 		{"file only", []string{"--config", file}, func(c *trainer.RunConfig) {}},
 		{"flag overrides file", []string{"--lr", "0.2", "--config=" + file}, func(c *trainer.RunConfig) { c.LR = 0.2 }},
 		{"flag set to the default still overrides", []string{"--config", file, "--steps", "1000"}, func(c *trainer.RunConfig) { c.Steps = 1000 }},
+		{"data order", []string{"--config", file, "--data-order", "sequential"}, func(c *trainer.RunConfig) { c.DataOrder = trainer.Sequential }},
 		{"no file", []string{"--build", "b", "--new", "n", "--out", "o", "--p", "0"}, func(c *trainer.RunConfig) {
 			*c = trainer.DefaultRunConfig()
 			c.Build, c.New, c.Out, c.P = "b", []string{"n"}, "o", 0
@@ -70,6 +71,7 @@ func TestTrainFlagsFailBeforeTheRuntimeLoads(t *testing.T) {
 		want string
 	}{
 		{[]string{"--schedule", "cosnie"}, `invalid argument "cosnie" for "--schedule" flag: want one of cosine, linear, constant`},
+		{[]string{"--data-order", "random"}, `invalid argument "random" for "--data-order" flag: want one of shuffled, sequential`},
 		{[]string{"--batch", "6", "--micro-batch", "4"}, "--batch 6 must be a positive multiple of --micro-batch 4"},
 		{[]string{"--p", "0.1"}, "--p 0.1 needs --orig shards"},
 		{[]string{"--config", "/nonexistent.yaml"}, "/nonexistent.yaml"},

@@ -116,8 +116,8 @@ func trainRank(a trainArgs, comm trainer.Communicator) error {
 	defer tr.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(tr.Log, "training %s (%d trainable tensors) for %d steps, batch %d x %d tokens on %d rank(s), p=%g -> %s\n",
-		tr.Manifest.Extension.Method, len(tr.Manifest.Params), tr.Cfg.Steps, tr.Cfg.Batch, tr.Manifest.Seq, comm.Size(), tr.Cfg.P, tr.Cfg.Out)
+	fmt.Fprintf(tr.Log, "training %s (%d trainable tensors) for %d steps, batch %d x %d tokens on %d rank(s), p=%g, data order %s (seed %d) -> %s\n",
+		tr.Manifest.Extension.Method, len(tr.Manifest.Params), tr.Cfg.Steps, tr.Cfg.Batch, tr.Manifest.Seq, comm.Size(), tr.Cfg.P, tr.Cfg.DataOrder, tr.Cfg.Seed, tr.Cfg.Out)
 	return tr.Run(ctx) // trainer.ErrInterrupted exits with its own code (main.go)
 }
 
@@ -167,6 +167,7 @@ func registerRunFlags(fs *pflag.FlagSet, c *trainer.RunConfig) {
 	fs.IntVar(&c.KeepLast, "keep-last", c.KeepLast, "checkpoints to keep")
 	fs.StringVar(&c.Out, "out", c.Out, "run directory (checkpoints, metrics.jsonl, config.json)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "data-order seed")
+	enumVar(fs, &c.DataOrder, "data-order", trainer.DataOrders, "order each corpus's windows are read in: shuffled (a permutation per epoch, keyed by --seed) or sequential (from the start, wrapping: checkpoints of versions before this flag resume only so)")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "ONNX Runtime intra-op threads (0: all CPUs)")
 	fs.StringVar(&c.Provider, "provider", c.Provider, "execution provider: cpu, cuda or tensorrt (needs --ort-lib of a GPU build)")
 	fs.IntVar(&c.DriftCheckEvery, "drift-check-every", c.DriftCheckEvery, "under MPI: compare a hash of every rank's training state every N steps (0: only at start)")

@@ -121,11 +121,11 @@ func (d ExperimentData) run(ctx context.Context, shards string, r Run) (Outcome,
 	cfg := trainer.RunConfig{Build: o.BuildDir, New: []string{filepath.Join(shards, "fr_train")}, P: r.P,
 		Steps: r.Steps, Batch: r.Batch, LR: r.LR, Warmup: max(1, r.Steps/10), Schedule: "cosine", MinLRRatio: 0.1,
 		EvalEvery: r.Steps, EvalNew: []string{filepath.Join(shards, "fr_heldout_same")}, EvalOrig: []string{filepath.Join(shards, "en_heldout")},
-		EvalBatches: 16, SaveEvery: r.Steps, KeepLast: 1, Out: o.RunDir, Seed: 1, Threads: d.Threads}
+		EvalBatches: 16, SaveEvery: r.Steps, KeepLast: 1, Out: o.RunDir, Seed: 1, DataOrder: trainer.Shuffled, Threads: d.Threads}
 	if r.P > 0 {
 		cfg.Orig = []string{filepath.Join(shards, "en_orig")}
 	}
-	fmt.Fprintf(d.Log, "\nnrgraph train --method %s --p %g --lr %g --steps %d --batch %d --seq %d\n", r.Ext.Method, r.P, r.LR, r.Steps, r.Batch, r.Seq)
+	fmt.Fprintf(d.Log, "\nnrgraph train --method %s --p %g --lr %g --steps %d --batch %d --seq %d --data-order %s --seed %d\n", r.Ext.Method, r.P, r.LR, r.Steps, r.Batch, r.Seq, cfg.DataOrder, cfg.Seed)
 	tr, err := trainer.New(cfg, false, d.Log)
 	if err != nil {
 		return o, err
