@@ -91,6 +91,9 @@ func runRepro(args []string) error {
 		return err
 	}
 	d.Corpora = defaultCorpora(fs, cs, *corporaDir)
+	if err := d.Corpora.Check(); err != nil {
+		return err
+	}
 	runs, name, err := reproRuns(fs, *ablations, methods, *ps, *steps, *lrScale, *seedsFlag)
 	if err != nil {
 		return err

@@ -79,6 +79,9 @@ type experiment struct {
 // settings is reused, an interrupted one resumes.
 func Experiment(ctx context.Context, d ExperimentData, runs []Run) (Results, error) {
 	res := Results{Corpora: d.Corpora, HeldOutTokens: d.HeldOutTokens}
+	if len(runs) == 0 {
+		return res, fmt.Errorf("no runs selected")
+	}
 	if err := d.Corpora.Check(); err != nil {
 		return res, err
 	}
@@ -135,13 +138,11 @@ func (e experiment) heldOut() []shardSet {
 	return sets
 }
 
-// scoreBackbone scores the backbone once: a finetune build adds nothing,
-// so its initial weights are the backbone's.
+// scoreBackbone scores the backbone once, in windows of the first run's
+// seq (every repro run uses 128): a finetune build adds nothing, so its
+// initial weights are the backbone's.
 func (e experiment) scoreBackbone(runs []Run) (map[string]trainer.EvalResult, error) {
-	seq := 128
-	if len(runs) > 0 {
-		seq = runs[0].Seq
-	}
+	seq := runs[0].Seq
 	ext, _ := models.DefaultExtension(models.Finetune)
 	dir, err := e.ensureBuild(ext, seq)
 	if err != nil {

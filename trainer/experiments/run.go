@@ -8,14 +8,21 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/models/build"
 	"github.com/nrgraph/nrgraph/trainer"
 )
 
 // run trains r in its own directory (or reuses / resumes it) and scores it.
 func (e experiment) run(ctx context.Context, r Run) (Outcome, error) {
+	if r.Seed == 0 {
+		return Outcome{Run: r}, fmt.Errorf("seed 0: seeds start at 1")
+	}
 	ext := r.Ext
 	ext.Seed = int64(r.Seed)
+	if ext.Method == models.Finetune {
+		ext.Seed = 1 // finetuning initialises nothing: one build serves every seed (and scores the backbone)
+	}
 	o := Outcome{Run: r}
 	var err error
 	if o.BuildDir, err = e.ensureBuild(ext, r.Seq); err != nil {
