@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -73,14 +75,14 @@ func runRepro(args []string) error {
 	fs := newFlagSet("repro", "[--methods LIST] [--p LIST] [--seeds N|LIST] [--ablations] [--new-train NAME=PATH ...] [--heldout-tokens N]")
 	var d experiments.ExperimentData
 	fs.StringVar(&d.Model, "model", "models/embedded/en-llama-7m", "backbone (HF directory)")
-	corporaDir := fs.String("corpora", ".cache/corpora", "directory of `make corpora`: the default for the four data flags below")
-	cs := experiments.DemoCorpora("")
+	corporaDir := fs.String("corpora", ".cache/corpora", "directory of make corpora's sets: CORPORA in the data flags' defaults")
+	cs := experiments.DemoCorpora("CORPORA")
 	corpusFlags(fs, &cs)
 	fs.StringVar(&d.Work, "work", ".cache/repro", "working directory: shards, and one directory per build and per run (reused when settings match)")
 	fs.IntVar(&d.Threads, "threads", 0, "ONNX Runtime threads (0: all CPUs)")
 	methods := append([]models.Method{}, models.Methods...)
 	enumListVar(fs, &methods, "methods", models.Methods, "Table 2 methods to run, comma-separated")
-	ps := fs.Float64Slice("p", []float64{0, 0.1}, "rates of original-language text mixed in (Table 2: 0,0.1; --ablations: 0.1 unless given)")
+	ps := fs.String("p", "0,0.1", "rates of original-language text mixed in, comma-separated (--ablations: 0.1 unless given)")
 	seedsFlag := fs.String("seeds", "1", "N (seeds 1..N) or a list (1,2,5; 4-6): every run once per seed, tables give mean ± sd")
 	fs.Int64Var(&d.HeldOutTokens, "heldout-tokens", 0, "score this many tokens per held-out set, as evenly spaced windows (0: the whole sets)")
 	steps := fs.Int("steps", 300, "training steps per run (same budget for every method)")
@@ -130,15 +132,18 @@ func defaultCorpora(fs *pflag.FlagSet, cs experiments.Corpora, dir string) exper
 }
 
 // reproRuns is the selected runs times the seeds, and the outputs' name.
-func reproRuns(fs *pflag.FlagSet, ablations bool, methods []models.Method, ps []float64, steps int, lrScale float64, seedsFlag string) ([]experiments.Run, string, error) {
+func reproRuns(fs *pflag.FlagSet, ablations bool, methods []models.Method, pFlag string, steps int, lrScale float64, seedsFlag string) ([]experiments.Run, string, error) {
 	seeds, err := experiments.ParseSeeds(seedsFlag)
 	if err != nil {
 		return nil, "", err
 	}
-	for _, p := range ps {
-		if !(p >= 0 && p <= 1) {
-			return nil, "", fmt.Errorf("--p %g outside [0, 1]", p)
+	var ps []float64
+	for _, item := range strings.Split(pFlag, ",") {
+		p, err := strconv.ParseFloat(strings.TrimSpace(item), 64)
+		if err != nil || !(p >= 0 && p <= 1) {
+			return nil, "", fmt.Errorf("--p %q: want rates in [0, 1], comma-separated (0,0.1)", item)
 		}
+		ps = append(ps, p)
 	}
 	if steps <= 0 {
 		return nil, "", fmt.Errorf("--steps %d must be positive", steps)

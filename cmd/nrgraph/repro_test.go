@@ -34,7 +34,8 @@ func TestReproFlagsFailByName(t *testing.T) {
 		{[]string{"--methods", "lora,lora"}, `"lora" given twice`},
 		{[]string{"--seeds", "0"}, "--seeds \"0\": N must be 1..1000"},
 		{[]string{"--seeds", "1,1"}, "seed 1 given twice"},
-		{[]string{"--p", "1.5"}, "--p 1.5 outside [0, 1]"},
+		{[]string{"--p", "0,1.5"}, `--p "1.5": want rates in [0, 1]`},
+		{[]string{"--p", "0;0.1"}, `--p "0;0.1"`},
 		{[]string{"--ablations", "--methods", "lora"}, "--methods selects Table 2's rows"},
 		{[]string{"--steps", "0"}, "--steps 0 must be positive"},
 	} {
