@@ -138,10 +138,14 @@ func (d ExperimentData) scoreSet(sc *scoring.Scorer, s shardSet, seq int) (train
 		return trainer.EvalResult{}, fmt.Errorf("%s %s: %w", s.Flag, s.Name, err)
 	}
 	defer c.Close()
-	r, err := scoreWindows(sc, c, seq, heldOutWindows(c.Len(), seq, d.HeldOutTokens))
+	starts := heldOutWindows(c.Len(), seq, d.HeldOutTokens)
+	// A whole set takes minutes on a laptop: say what is running.
+	fmt.Fprintf(d.Log, "  scoring %s: %d windows of %d tokens (of %d)...", s.Name, len(starts), seq, c.Len())
+	r, err := scoreWindows(sc, c, seq, starts)
 	if err != nil {
+		fmt.Fprintln(d.Log)
 		return r, fmt.Errorf("%s %s=%s: %w", s.Flag, s.Name, s.Path, err)
 	}
-	fmt.Fprintf(d.Log, "  scored %s: %d tokens, %.4f bits/byte (%s)\n", s.Name, r.Tokens, r.BitsPerByte, time.Since(start).Round(time.Second))
+	fmt.Fprintf(d.Log, " %.4f bits/byte (%s)\n", r.BitsPerByte, time.Since(start).Round(time.Second))
 	return r, nil
 }
