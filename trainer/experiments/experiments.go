@@ -82,6 +82,9 @@ func Experiment(ctx context.Context, d ExperimentData, runs []Run) (Results, err
 	if len(runs) == 0 {
 		return res, fmt.Errorf("no runs selected")
 	}
+	if d.HeldOutTokens < 0 {
+		return res, fmt.Errorf("--heldout-tokens %d must not be negative (0: whole sets)", d.HeldOutTokens)
+	}
 	if err := d.Corpora.Check(); err != nil {
 		return res, err
 	}
@@ -96,7 +99,7 @@ func Experiment(ctx context.Context, d ExperimentData, runs []Run) (Results, err
 	if e.shards, err = d.prepareShards(ctx, tok); err != nil {
 		return res, err
 	}
-	if res.Backbone, err = e.scoreBackbone(runs); err != nil {
+	if res.Backbone, err = e.scoreBackbone(ctx, runs); err != nil {
 		return res, fmt.Errorf("backbone: %w", err)
 	}
 	for _, r := range runs {
@@ -141,7 +144,7 @@ func (e experiment) heldOut() []shardSet {
 // scoreBackbone scores the backbone once, in windows of the first run's
 // seq (every repro run uses 128): a finetune build adds nothing, so its
 // initial weights are the backbone's.
-func (e experiment) scoreBackbone(runs []Run) (map[string]trainer.EvalResult, error) {
+func (e experiment) scoreBackbone(ctx context.Context, runs []Run) (map[string]trainer.EvalResult, error) {
 	seq := runs[0].Seq
 	ext, _ := models.DefaultExtension(models.Finetune)
 	dir, err := e.ensureBuild(ext, seq)
@@ -149,7 +152,7 @@ func (e experiment) scoreBackbone(runs []Run) (map[string]trainer.EvalResult, er
 		return nil, err
 	}
 	fmt.Fprintf(e.Log, "\nscoring the backbone on the held-out sets\n")
-	return e.scoreModel(dir, "", dir, seq, e.heldOut())
+	return e.scoreModel(ctx, dir, "", dir, seq, e.heldOut())
 }
 
 // ensureBuild builds ext at seq once into its own directory.

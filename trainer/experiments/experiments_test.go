@@ -65,7 +65,9 @@ func TestCorporaCheck(t *testing.T) {
 	for _, f := range []string{"fr.jsonl", "fr_heldout.jsonl", "en.jsonl", "a.jsonl", "b.jsonl"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(`{"text":"x"}`+"\n"), 0o644))
 	}
-	at := func(flag, name, file string) Corpus { return Corpus{Name: name, Path: filepath.Join(dir, file), Flag: flag} }
+	at := func(flag, name, file string) Corpus {
+		return Corpus{Name: name, Path: filepath.Join(dir, file), Flag: flag}
+	}
 	good := Corpora{NewTrain: at("--new-train", "fr", "fr.jsonl"), NewHeldOut: []Corpus{at("--new-heldout", "fr", "fr_heldout.jsonl")},
 		OrigTrain: at("--orig-train", "en", "en.jsonl"), Forget: []Corpus{at("--forget", "en-a", "a.jsonl"), at("--forget", "en-b", "b.jsonl")}}
 	require.NoError(t, good.Check(), "a name may repeat across roles (fr trains and is held out), not among held-out sets")

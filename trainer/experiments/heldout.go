@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,11 +41,16 @@ func heldOutWindows(n int64, seq int, budget int64) []int64 {
 // Bits per byte divides by the set's bytes per token (the shards record
 // bytes per set, not per token); with every window scored that is the
 // whole set's ratio, less at most seq tokens of tail.
-func scoreWindows(sc *scoring.Scorer, c *data.Corpus, seq int, starts []int64) (trainer.EvalResult, error) {
+func scoreWindows(ctx context.Context, sc *scoring.Scorer, c *data.Corpus, seq int, starts []int64) (trainer.EvalResult, error) {
 	const rows = 16
 	nll, tokens := 0.0, int64(0)
 	buf := make([]int64, seq+1)
 	for done := 0; done < len(starts); done += rows {
+		// A whole set takes minutes: Ctrl-C stops here (the sets scored so
+		// far are cached) rather than after it, like training's checkpoint.
+		if ctx.Err() != nil {
+			return trainer.EvalResult{}, fmt.Errorf("scoring: %w", trainer.ErrInterrupted)
+		}
 		batch := make([][]int, 0, rows)
 		for _, pos := range starts[done:min(done+rows, len(starts))] {
 			if err := c.Read(pos, buf); err != nil {
@@ -88,7 +94,7 @@ func scoreKey(s shardSet, budget int64) string {
 // checkpoint (a run directory; "" for the build's initial weights, the
 // backbone in a finetune build), caching them in cacheDir. Results are
 // keyed by set name.
-func (d ExperimentData) scoreModel(buildDir, checkpoint, cacheDir string, seq int, sets []shardSet) (map[string]trainer.EvalResult, error) {
+func (d ExperimentData) scoreModel(ctx context.Context, buildDir, checkpoint, cacheDir string, seq int, sets []shardSet) (map[string]trainer.EvalResult, error) {
 	cachePath := filepath.Join(cacheDir, scoresFile)
 	cache := map[string]trainer.EvalResult{}
 	if raw, err := os.ReadFile(cachePath); err == nil {
@@ -117,7 +123,7 @@ func (d ExperimentData) scoreModel(buildDir, checkpoint, cacheDir string, seq in
 				return nil, err
 			}
 		}
-		r, err := d.scoreSet(sc, s, seq)
+		r, err := d.scoreSet(ctx, sc, s, seq)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +137,7 @@ func (d ExperimentData) scoreModel(buildDir, checkpoint, cacheDir string, seq in
 }
 
 // scoreSet opens one held-out set's shards and scores its windows.
-func (d ExperimentData) scoreSet(sc *scoring.Scorer, s shardSet, seq int) (trainer.EvalResult, error) {
+func (d ExperimentData) scoreSet(ctx context.Context, sc *scoring.Scorer, s shardSet, seq int) (trainer.EvalResult, error) {
 	start := time.Now()
 	c, err := data.OpenCorpus([]string{s.Stem})
 	if err != nil {
@@ -141,7 +147,7 @@ func (d ExperimentData) scoreSet(sc *scoring.Scorer, s shardSet, seq int) (train
 	starts := heldOutWindows(c.Len(), seq, d.HeldOutTokens)
 	// A whole set takes minutes on a laptop: say what is running.
 	fmt.Fprintf(d.Log, "  scoring %s: %d windows of %d tokens (of %d)...", s.Name, len(starts), seq, c.Len())
-	r, err := scoreWindows(sc, c, seq, starts)
+	r, err := scoreWindows(ctx, sc, c, seq, starts)
 	if err != nil {
 		fmt.Fprintln(d.Log)
 		return r, fmt.Errorf("%s %s=%s: %w", s.Flag, s.Name, s.Path, err)

@@ -49,7 +49,7 @@ func (e experiment) run(ctx context.Context, r Run) (Outcome, error) {
 	if err := readRunMetrics(&o); err != nil {
 		return o, err
 	}
-	o.Scores, err = e.scoreModel(o.BuildDir, o.RunDir, o.RunDir, r.Seq, e.heldOut())
+	o.Scores, err = e.scoreModel(ctx, o.BuildDir, o.RunDir, o.RunDir, r.Seq, e.heldOut())
 	return o, err
 }
 
