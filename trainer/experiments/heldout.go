@@ -19,22 +19,15 @@ import (
 // heldOutWindows are the start positions of the windows of seq+1 tokens
 // (seq scored targets each) read from a held-out set of n tokens: every
 // whole window when budget is 0, else ceil(budget/seq) of them spread
-// evenly over the whole set. The first N tokens would score one source
-// only: the demo's French held-out set starts with man pages.
+// evenly over the whole set (the trainer's choice of windows, with the
+// budget in tokens). The first N tokens would score one source only: the
+// demo's held-out files are grouped by source.
 func heldOutWindows(n int64, seq int, budget int64) []int64 {
-	whole := (n - 1) / int64(seq)
-	count := whole
+	windows := (n - 1) / int64(seq)
 	if budget > 0 {
-		count = min(whole, (budget+int64(seq)-1)/int64(seq))
+		windows = min(windows, (budget+int64(seq)-1)/int64(seq))
 	}
-	if count <= 0 {
-		return nil
-	}
-	starts := make([]int64, count)
-	for i := range starts {
-		starts[i] = int64(i) * whole / count * int64(seq)
-	}
-	return starts
+	return trainer.HeldOutStarts(n, seq, int(max(windows, 0)))
 }
 
 // scoreWindows sums the negative log-likelihood of the windows' targets.

@@ -30,7 +30,7 @@ func (e experiment) run(ctx context.Context, r Run) (Outcome, error) {
 	}
 	cfg := e.runConfig(r, o.BuildDir)
 	s := runSettings{Build: buildSettings{Model: e.modelHash, Extension: ext, Seq: r.Seq}, NewTrain: e.shards[e.Corpora.NewTrain].Hash,
-		P: r.P, LR: r.LR, Steps: r.Steps, Batch: r.Batch, Warmup: cfg.Warmup, Schedule: string(cfg.Schedule), MinLRRatio: cfg.MinLRRatio, Seed: r.Seed}
+		P: r.P, LR: r.LR, Steps: r.Steps, Batch: r.Batch, Warmup: cfg.Warmup, Schedule: string(cfg.Schedule), MinLRRatio: cfg.MinLRRatio, DataOrder: string(cfg.DataOrder), Seed: r.Seed}
 	if r.P > 0 {
 		s.OrigTrain = e.shards[e.Corpora.OrigTrain].Hash
 	}
@@ -59,7 +59,7 @@ func (e experiment) run(ctx context.Context, r Run) (Outcome, error) {
 func (e experiment) runConfig(r Run, buildDir string) trainer.RunConfig {
 	cfg := trainer.RunConfig{Build: buildDir, New: []string{e.shards[e.Corpora.NewTrain].Stem}, P: r.P,
 		Steps: r.Steps, Batch: r.Batch, LR: r.LR, Warmup: max(1, r.Steps/10), Schedule: trainer.Cosine, MinLRRatio: 0.1,
-		SaveEvery: r.Steps, KeepLast: 1, Seed: r.Seed, Threads: e.Threads}
+		SaveEvery: r.Steps, KeepLast: 1, Seed: r.Seed, DataOrder: trainer.Shuffled, Threads: e.Threads}
 	if r.P > 0 {
 		cfg.Orig = []string{e.shards[e.Corpora.OrigTrain].Stem}
 	}
@@ -76,8 +76,8 @@ func (e experiment) train(ctx context.Context, r Run, cfg trainer.RunConfig) err
 		fmt.Fprintf(e.Log, "\nreusing %s (finished, same settings)\n", cfg.Out)
 		return nil
 	}
-	fmt.Fprintf(e.Log, "\nnrgraph train --method %s --p %g --lr %g --steps %d --batch %d --seq %d --seed %d --out %s\n",
-		r.Ext.Method, r.P, r.LR, r.Steps, r.Batch, r.Seq, r.Seed, cfg.Out)
+	fmt.Fprintf(e.Log, "\nnrgraph train --method %s --p %g --lr %g --steps %d --batch %d --seq %d --data-order %s --seed %d --out %s\n",
+		r.Ext.Method, r.P, r.LR, r.Steps, r.Batch, r.Seq, cfg.DataOrder, r.Seed, cfg.Out)
 	tr, err := trainer.New(cfg, true, e.Log)
 	if err != nil {
 		return err

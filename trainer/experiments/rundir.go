@@ -41,6 +41,7 @@ type runSettings struct {
 	Warmup     int           `json:"warmup"`
 	Schedule   string        `json:"schedule"`
 	MinLRRatio float64       `json:"min_lr_ratio"`
+	DataOrder  string        `json:"data_order"`
 	Seed       uint64        `json:"seed"`
 }
 
