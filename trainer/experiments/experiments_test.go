@@ -310,3 +310,22 @@ func TestBackboneScoresMatchTrainerEvaluation(t *testing.T) {
 	assert.Equal(t, int64(48), budget.Backbone["fr-held"].Tokens, "40 tokens: 3 windows of 16")
 	assert.Contains(t, Caption(budget), "a budget of 40 tokens per held-out set, as evenly spaced windows")
 }
+
+// Gate statistics come from the last step that had rows of each domain:
+// a last step without original-language rows reports 0 for them.
+func TestReadRunMetricsSkipsStepsWithoutADomain(t *testing.T) {
+	dir := t.TempDir()
+	lines := `{"step":1,"orig_rows":1,"gate_mean_orig":0.1,"gate_mean_new":0.5,"adapter_l1_orig":0.01,"adapter_l1_new":0.2,"step_s":1.5}
+{"step":2,"orig_rows":2,"gate_mean_orig":0.2,"gate_mean_new":0.6,"adapter_l1_orig":0.02,"adapter_l1_new":0.3,"step_s":2}
+{"step":3,"orig_rows":0,"gate_mean_orig":0,"gate_mean_new":0.7,"adapter_l1_orig":0,"adapter_l1_new":0.4,"step_s":0.25}
+{"step":4,"orig_rows":2,"gate_mean_orig":0.3,"gate_mean_new":0,"adapter_l1_orig":0.03,"adapter_l1_new":0,"step_s":0.25}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(lines), 0o644))
+	o := Outcome{Run: Run{Batch: 2}, RunDir: dir}
+	require.NoError(t, readRunMetrics(&o))
+	assert.Equal(t, 0.3, o.GateOrig, "step 4")
+	assert.Equal(t, 0.03, o.AdapterL1Orig)
+	assert.Equal(t, 0.7, o.GateNew, "step 3: step 4 had only original-language rows")
+	assert.Equal(t, 0.4, o.AdapterL1New)
+	assert.Equal(t, 4.0, o.TrainSeconds)
+}
