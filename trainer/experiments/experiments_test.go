@@ -329,3 +329,12 @@ func TestReadRunMetricsSkipsStepsWithoutADomain(t *testing.T) {
 	assert.Equal(t, 0.4, o.AdapterL1New)
 	assert.Equal(t, 4.0, o.TrainSeconds)
 }
+
+// Ctrl-C (a cancelled context) stops whole-set scoring before the next
+// batch, as an interruption (exit code 3), not after minutes.
+func TestScoringStopsOnInterrupt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := scoreWindows(ctx, nil, nil, 16, []int64{0, 16})
+	assert.ErrorIs(t, err, trainer.ErrInterrupted)
+}
