@@ -80,7 +80,8 @@ corpora: build
 	NRGRAPH=$(CURDIR)/$(BIN) ./scripts/corpora/build.sh "$(CACHE)/corpora"
 
 # The paper's Table 2 / ablations at small scale (10 / 9 runs), with the
-# README's learning-rate scale (300 steps are 300x fewer than the paper's).
+# README's learning-rate scale (300 steps are 300x fewer than the paper's);
+# e.g. REPRO_FLAGS="--lr-scale 5 --seeds 3" for mean ± sd over 3 seeds.
 REPRO_FLAGS ?= --lr-scale 5
 repro: ort build corpora
 	$(BIN) repro $(REPRO_FLAGS) --corpora "$(CACHE)/corpora" --work "$(CACHE)/repro"

@@ -239,6 +239,11 @@ func heldOut(text string, fraction float64) bool {
 	return float64(h.Sum64()%1_000_000)/1e6 < fraction
 }
 
+// TextFiles lists the files Tokenize reads from inputs, in its order:
+// each file named, and the .txt/.jsonl files under each directory, sorted.
+// Callers that fingerprint a corpus (repro's shard cache) hash exactly these.
+func TextFiles(inputs []string) ([]string, error) { return expandTextInputs(inputs) }
+
 func expandTextInputs(inputs []string) ([]string, error) {
 	var files []string
 	for _, in := range inputs {

@@ -23,7 +23,16 @@ type TradeoffPoint struct {
 	// Label is written next to the point, e.g. the learning rate.
 	Label string
 	X, Y  float64
+	// XErr and YErr, when positive, draw error bars of ± that much (the
+	// standard deviation over seeds, for a mean).
+	XErr, YErr float64
+	// Samples are the points a mean was taken over (one per seed), drawn
+	// as small hollow markers in the method's colour so the spread shows.
+	Samples []XY
 }
+
+// XY is one sample on the plane.
+type XY struct{ X, Y float64 }
 
 // TradeoffPlotOptions sizes and labels the figure.
 type TradeoffPlotOptions struct {
@@ -96,6 +105,9 @@ func tradeoffPlot(points []TradeoffPoint, opts TradeoffPlotOptions, width, heigh
 		line.Color, scatter.Color = c, c
 		scatter.Shape = draw.CircleGlyph{}
 		scatter.Radius = vg.Points(3)
+		if err := addSpread(p, points, method, c); err != nil {
+			return nil, err
+		}
 		p.Add(line, scatter)
 		p.Legend.Add(method, line, scatter)
 	}
@@ -107,8 +119,74 @@ func tradeoffPlot(points []TradeoffPoint, opts TradeoffPlotOptions, width, heigh
 	p.Add(pointLabels)
 	padAxis(&p.X, 0.08)
 	padAxis(&p.Y, 0.08)
-	placeLegend(p, points, methods, width, height)
+	placeLegend(p, withSamples(points), methods, width, height)
 	return p, nil
+}
+
+// addSpread draws one method's per-seed samples and error bars, beneath
+// its means.
+func addSpread(p *plot.Plot, points []TradeoffPoint, method string, c color.RGBA) error {
+	var samples plotter.XYs
+	bars := errorBars{}
+	for _, pt := range points {
+		if pt.Method != method {
+			continue
+		}
+		for _, s := range pt.Samples {
+			samples = append(samples, plotter.XY{X: s.X, Y: s.Y})
+		}
+		if pt.XErr > 0 || pt.YErr > 0 {
+			bars.XYs = append(bars.XYs, plotter.XY{X: pt.X, Y: pt.Y})
+			bars.xErr, bars.yErr = append(bars.xErr, pt.XErr), append(bars.yErr, pt.YErr)
+		}
+	}
+	if len(samples) > 0 {
+		sc, err := plotter.NewScatter(samples)
+		if err != nil {
+			return fmt.Errorf("trade-off plot: method %s samples: %w", method, err)
+		}
+		sc.Color, sc.Shape, sc.Radius = c, draw.RingGlyph{}, vg.Points(2)
+		p.Add(sc)
+	}
+	if len(bars.XYs) == 0 {
+		return nil
+	}
+	xb, err := plotter.NewXErrorBars(bars)
+	if err != nil {
+		return fmt.Errorf("trade-off plot: method %s error bars: %w", method, err)
+	}
+	yb, err := plotter.NewYErrorBars(bars)
+	if err != nil {
+		return fmt.Errorf("trade-off plot: method %s error bars: %w", method, err)
+	}
+	xb.Color, yb.Color = c, c
+	p.Add(xb, yb)
+	return nil
+}
+
+// errorBars are means with symmetric ± sd bars, for gonum's error-bar
+// plotters.
+type errorBars struct {
+	plotter.XYs
+	xErr, yErr []float64
+}
+
+func (e errorBars) XError(i int) (float64, float64) { return e.xErr[i], e.xErr[i] }
+func (e errorBars) YError(i int) (float64, float64) { return e.yErr[i], e.yErr[i] }
+
+// withSamples adds each point's samples and error-bar ends as unlabelled
+// points, so the legend avoids them too.
+func withSamples(points []TradeoffPoint) []TradeoffPoint {
+	out := append([]TradeoffPoint{}, points...)
+	for _, pt := range points {
+		for _, s := range pt.Samples {
+			out = append(out, TradeoffPoint{Method: pt.Method, X: s.X, Y: s.Y})
+		}
+		for _, sign := range []float64{-1, 1} {
+			out = append(out, TradeoffPoint{Method: pt.Method, X: pt.X + sign*pt.XErr, Y: pt.Y + sign*pt.YErr})
+		}
+	}
+	return out
 }
 
 // placeLegend puts the legend in a corner of the data area that no point

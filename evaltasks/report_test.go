@@ -216,3 +216,25 @@ func TestNiceTicks(t *testing.T) {
 	assert.Equal(t, []string{"0.66", "0.67", "0.68", "0.69", "0.70"}, labels(0.655, 0.705))
 	assert.Equal(t, []string{"38", "40", "42", "44", "46", "48", "50", "52"}, labels(37.1, 52.4))
 }
+
+// Seeds show: each sample and each error bar's ends lie inside the axes
+// (they are drawn: a bar past the axis would be cut).
+func TestTradeoffPlotSeedsAndErrorBars(t *testing.T) {
+	points := []TradeoffPoint{
+		{Method: "backbone", X: 2.95, Y: 4.50},
+		{Method: "finetune", Label: "p=0.1", X: 3.00, Y: 3.00, XErr: 0.20, YErr: 0.05,
+			Samples: []XY{{2.80, 2.95}, {3.20, 3.05}}},
+		{Method: "neutral-residues", Label: "p=0.1", X: 2.97, Y: 3.80, XErr: 0.01, YErr: 0.30,
+			Samples: []XY{{2.96, 3.50}, {2.98, 4.10}, {2.97, 3.80}}},
+	}
+	p, err := tradeoffPlot(points, TradeoffPlotOptions{}, 800, 600)
+	require.NoError(t, err)
+	// Without the bars the x range would be 2.95..3.00 and y 3.00..4.50.
+	assert.Less(t, p.X.Max-p.X.Min, 0.6)
+	assert.LessOrEqual(t, p.X.Min, 2.80, "the finetune bar's left end (3.00 - 0.20)")
+	assert.GreaterOrEqual(t, p.X.Max, 3.20)
+	assert.LessOrEqual(t, p.Y.Min, 2.95)
+	assert.GreaterOrEqual(t, p.Y.Max, 4.50)
+	var buf bytes.Buffer
+	require.NoError(t, WriteTradeoffPlot(&buf, points, TradeoffPlotOptions{Title: "seeds"}))
+}

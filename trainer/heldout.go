@@ -52,7 +52,7 @@ func (ev *evaluator) run() (map[string]EvalResult, error) {
 	res := map[string]EvalResult{}
 	for name, c := range ev.sets {
 		b := ev.data.Batch
-		starts := heldOutStarts(c.Len(), b.Seq, ev.batches*b.Rows)
+		starts := HeldOutStarts(c.Len(), b.Seq, ev.batches*b.Rows)
 		rows := len(starts)
 		nll, tokens := 0.0, int64(0)
 		buf := make([]int64, b.Seq+1)
@@ -93,13 +93,13 @@ func (ev *evaluator) run() (map[string]EvalResult, error) {
 	return res, nil
 }
 
-// heldOutStarts picks up to budget of the set's windows (seq+1 tokens
+// HeldOutStarts picks up to budget of the set's windows (seq+1 tokens
 // every seq tokens, all inside its tokens) evenly spaced over all of them,
 // and returns their first tokens. Held-out files are usually grouped by
 // source (the demo's French one is man pages, then help pages), so the
 // head of the file would score one source; with a budget covering the set,
 // every window is scored.
-func heldOutStarts(tokens int64, seq, budget int) []int64 {
+func HeldOutStarts(tokens int64, seq, budget int) []int64 {
 	windows := (tokens - 1) / int64(seq)
 	rows := min(int64(budget), windows)
 	starts := make([]int64, rows)

@@ -293,12 +293,12 @@ func TestHeldOutWindowsSpanTheSet(t *testing.T) {
 		{tokens: 160, seq: 16, budget: 64, want: []int64{0, 16, 32, 48, 64, 80, 96, 112, 128}}, // the last window lacks its target
 		{tokens: 17, seq: 16, budget: 8, want: []int64{0}},
 	} {
-		assert.Equal(t, tc.want, heldOutStarts(tc.tokens, tc.seq, tc.budget), "%d tokens, seq %d, budget %d", tc.tokens, tc.seq, tc.budget)
+		assert.Equal(t, tc.want, HeldOutStarts(tc.tokens, tc.seq, tc.budget), "%d tokens, seq %d, budget %d", tc.tokens, tc.seq, tc.budget)
 	}
 	// 4 sources of 1,600 tokens stored in turn (400 windows of 16, the
 	// last one's target a token beyond): 16 rows read 4 from each.
 	var perSource [4]int
-	for _, s := range heldOutStarts(6401, 16, 16) {
+	for _, s := range HeldOutStarts(6401, 16, 16) {
 		perSource[s/1600]++
 	}
 	assert.Equal(t, [4]int{4, 4, 4, 4}, perSource)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,36 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrgraph/nrgraph/data"
-	"github.com/nrgraph/nrgraph/graph"
-	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/internal/testfixture"
 	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
-
-// tinyModelDir writes an HF model directory: config.json, random bf16-free
-// float32 safetensors and a tokenizer trained on text.
-func tinyModelDir(t *testing.T, dir, text string) {
-	t.Helper()
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	txt := filepath.Join(t.TempDir(), "train.txt")
-	require.NoError(t, os.WriteFile(txt, []byte(text), 0o644))
-	tok, err := tokenizer.Train([]string{txt}, 300, []string{"<s>", "</s>", "<pad>"})
-	require.NoError(t, err)
-	require.NoError(t, tok.Save(filepath.Join(dir, "tokenizer.json")))
-	cfg := map[string]any{"architectures": []string{"LlamaForCausalLM"}, "vocab_size": 320, "hidden_size": 32, "intermediate_size": 64,
-		"num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 64, "tie_word_embeddings": true}
-	raw, _ := json.Marshal(cfg)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644))
-	c, err := models.LoadConfig(dir)
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	w := models.RandomWeights(c, 1, 0.05)
-	tensors := map[string]*graph.Data{}
-	for _, n := range w.Names() {
-		tensors[n], _ = w.Tensor(n)
-	}
-	require.NoError(t, models.WriteSafetensors(&buf, tensors, nil))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644))
-}
 
 // catCorpus is the tiny models' text: 300 sentences of a few words.
 func catCorpus() string {
@@ -58,7 +29,7 @@ func catCorpus() string {
 func tinySetup(t *testing.T) (dir, model, corpus string) {
 	dir, corpus = t.TempDir(), catCorpus()
 	model = filepath.Join(dir, "model")
-	tinyModelDir(t, model, corpus)
+	testfixture.HFModelDir(t, model, corpus)
 	return dir, model, corpus
 }
 

@@ -16,15 +16,17 @@ func runDemo(args []string) error {
 	fs := newFlagSet("demo", "[--work DIR] [--steps N] [--lr X]")
 	var o experiments.DemoOptions
 	fs.StringVar(&o.Model, "model", "models/embedded/en-llama-7m", "backbone (HF directory)")
-	fs.StringVar(&o.Corpora, "corpora", ".cache/corpora", "corpora from `make corpora`")
+	corpora := fs.String("corpora", ".cache/corpora", "corpora from `make corpora`")
 	fs.StringVar(&o.Work, "work", ".cache/demo", "working directory (shards, build, run, plot, export)")
 	fs.IntVar(&o.Steps, "steps", 300, "training steps")
 	fs.Float64Var(&o.LR, "lr", 1e-3, "peak learning rate")
 	fs.IntVar(&o.Threads, "threads", 0, "ONNX Runtime threads (0: all CPUs)")
+	fs.Int64Var(&o.HeldOutTokens, "heldout-tokens", 0, "score this many tokens per held-out set, as evenly spaced windows (0: the whole sets)")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	o.Corpora = experiments.DemoCorpora(*corpora)
 	if err := initRuntime(*ortLib); err != nil {
 		return err
 	}

@@ -6,52 +6,175 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 
+	"github.com/spf13/pflag"
+
+	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/trainer/experiments"
 )
 
 func init() {
-	register(subcommand{name: "repro", summary: "the paper's Table 2 (and ablations) at small scale on the embedded backbone", run: runRepro})
+	register(subcommand{name: "repro", summary: "the paper's Table 2 (and ablations) at small scale, on the demo corpora or your own", run: runRepro})
+}
+
+// corpusFlag is a NAME=PATH flag: one corpus, or (list) one per use, where
+// the first use replaces the default list.
+type corpusFlag struct {
+	name    string
+	one     *experiments.Corpus
+	list    *[]experiments.Corpus
+	changed bool
+}
+
+func (c *corpusFlag) Type() string { return "NAME=PATH" }
+
+func (c *corpusFlag) String() string {
+	if c.one != nil {
+		return c.one.Name + "=" + c.one.Path
+	}
+	s := ""
+	for i, v := range *c.list {
+		if i > 0 {
+			s += " "
+		}
+		s += v.Name + "=" + v.Path
+	}
+	return s
+}
+
+func (c *corpusFlag) Set(v string) error {
+	parsed, err := experiments.ParseCorpus("--"+c.name, v)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.one != nil && c.changed:
+		return fmt.Errorf("given twice (%s=%s before): one corpus only", c.one.Name, c.one.Path)
+	case c.one != nil:
+		*c.one = parsed
+	case !c.changed:
+		*c.list = []experiments.Corpus{parsed}
+	default:
+		*c.list = append(*c.list, parsed)
+	}
+	c.changed = true
+	return nil
+}
+
+// corpusFlags registers the data flags over cs (their defaults).
+func corpusFlags(fs *pflag.FlagSet, cs *experiments.Corpora) {
+	fs.Var(&corpusFlag{name: "new-train", one: &cs.NewTrain}, "new-train", "the new language's training text; NAME names the language in the plot")
+	fs.Var(&corpusFlag{name: "new-heldout", list: &cs.NewHeldOut}, "new-heldout", "held-out text of the new language (learning; repeatable); NAME heads its column")
+	fs.Var(&corpusFlag{name: "orig-train", one: &cs.OrigTrain}, "orig-train", "original-language text mixed in at rate p (the paper's Wikipedia)")
+	fs.Var(&corpusFlag{name: "forget", list: &cs.Forget}, "forget", "held-out original-language text of another domain (forgetting; repeatable); NAME heads its column")
 }
 
 func runRepro(args []string) error {
-	fs := newFlagSet("repro", "[--ablations] [--steps N] [--lr-scale X]")
+	fs := newFlagSet("repro", "[--methods LIST] [--p LIST] [--seeds N|LIST] [--ablations] [--new-train NAME=PATH ...] [--heldout-tokens N]")
 	var d experiments.ExperimentData
 	fs.StringVar(&d.Model, "model", "models/embedded/en-llama-7m", "backbone (HF directory)")
-	fs.StringVar(&d.Corpora, "corpora", ".cache/corpora", "corpora from `make corpora`")
-	fs.StringVar(&d.Work, "work", ".cache/repro", "working directory")
+	corporaDir := fs.String("corpora", ".cache/corpora", "directory of make corpora's sets: CORPORA in the data flags' defaults")
+	cs := experiments.DemoCorpora("CORPORA")
+	corpusFlags(fs, &cs)
+	fs.StringVar(&d.Work, "work", ".cache/repro", "working directory: shards, and one directory per build and per run (reused when settings match)")
 	fs.IntVar(&d.Threads, "threads", 0, "ONNX Runtime threads (0: all CPUs)")
+	methods := append([]models.Method{}, models.Methods...)
+	enumListVar(fs, &methods, "methods", models.Methods, "Table 2 methods to run, comma-separated")
+	ps := fs.String("p", "0,0.1", "rates of original-language text mixed in, comma-separated (--ablations: 0.1 unless given)")
+	seedsFlag := fs.String("seeds", "1", "N (seeds 1..N) or a list (1,2,5; 4-6): every run once per seed, tables give mean ± sd")
+	fs.Int64Var(&d.HeldOutTokens, "heldout-tokens", 0, "score this many tokens per held-out set, as evenly spaced windows (0: the whole sets)")
 	steps := fs.Int("steps", 300, "training steps per run (same budget for every method)")
 	lrScale := fs.Float64("lr-scale", 1, "multiply the paper's learning rates (5e-5 finetune/LoRA, 2e-4 adapters/NR)")
-	ablations := fs.Bool("ablations", false, "run the ablations (gate/loss, init, α, capacity) instead of Table 2")
+	ablations := fs.Bool("ablations", false, "run the ablations (gate/loss, init, α, capacity on neutral residues) instead of Table 2")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d.Corpora = defaultCorpora(fs, cs, *corporaDir)
+	if err := d.Corpora.Check(); err != nil {
+		return err
+	}
+	runs, name, err := reproRuns(fs, *ablations, methods, *ps, *steps, *lrScale, *seedsFlag)
+	if err != nil {
 		return err
 	}
 	if err := initRuntime(*ortLib); err != nil {
 		return err
 	}
 	d.Log = os.Stderr
-	runs := experiments.ReproRuns(*steps, *lrScale)
-	name := "table2"
-	if *ablations {
-		runs, name = experiments.AblationRuns(*steps, *lrScale), "ablations"
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	outs, err := experiments.Experiment(ctx, d, runs)
+	res, err := experiments.Experiment(ctx, d, runs)
 	if err != nil {
 		return err
 	}
-	table := experiments.Table(outs)
+	return writeReproOutputs(d.Work, name, res)
+}
+
+// defaultCorpora fills the data flags not given from --corpora.
+func defaultCorpora(fs *pflag.FlagSet, cs experiments.Corpora, dir string) experiments.Corpora {
+	def := experiments.DemoCorpora(dir)
+	if !fs.Changed("new-train") {
+		cs.NewTrain = def.NewTrain
+	}
+	if !fs.Changed("new-heldout") {
+		cs.NewHeldOut = def.NewHeldOut
+	}
+	if !fs.Changed("orig-train") {
+		cs.OrigTrain = def.OrigTrain
+	}
+	if !fs.Changed("forget") {
+		cs.Forget = def.Forget
+	}
+	return cs
+}
+
+// reproRuns is the selected runs times the seeds, and the outputs' name.
+func reproRuns(fs *pflag.FlagSet, ablations bool, methods []models.Method, pFlag string, steps int, lrScale float64, seedsFlag string) ([]experiments.Run, string, error) {
+	seeds, err := experiments.ParseSeeds(seedsFlag)
+	if err != nil {
+		return nil, "", err
+	}
+	var ps []float64
+	for _, item := range strings.Split(pFlag, ",") {
+		p, err := strconv.ParseFloat(strings.TrimSpace(item), 64)
+		if err != nil || !(p >= 0 && p <= 1) {
+			return nil, "", fmt.Errorf("--p %q: want rates in [0, 1], comma-separated (0,0.1)", item)
+		}
+		ps = append(ps, p)
+	}
+	if steps <= 0 {
+		return nil, "", fmt.Errorf("--steps %d must be positive", steps)
+	}
+	if !ablations {
+		return experiments.WithSeeds(experiments.ReproRuns(methods, ps, steps, lrScale), seeds), "table2", nil
+	}
+	if fs.Changed("methods") {
+		return nil, "", fmt.Errorf("--methods selects Table 2's rows; --ablations runs neutral-residues variants: drop one of them")
+	}
+	if !fs.Changed("p") {
+		ps = []float64{0.1}
+	}
+	return experiments.WithSeeds(experiments.AblationRuns(ps, steps, lrScale), seeds), "ablations", nil
+}
+
+// writeReproOutputs prints the table and writes it, the plot and the JSON
+// results (every seed's numbers) beside the runs.
+func writeReproOutputs(work, name string, res experiments.Results) error {
+	table := experiments.Table(res)
 	fmt.Print(table)
-	if err := os.WriteFile(filepath.Join(d.Work, name+".md"), []byte(table), 0o644); err != nil {
+	md, png, js := filepath.Join(work, name+".md"), filepath.Join(work, name+".png"), filepath.Join(work, name+".json")
+	if err := os.WriteFile(md, []byte(table), 0o644); err != nil {
 		return err
 	}
-	plot := filepath.Join(d.Work, name+".png")
-	if err := experiments.Plot(plot, outs); err != nil {
+	if err := experiments.Plot(png, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s and %s\n", filepath.Join(d.Work, name+".md"), plot)
+	if err := experiments.WriteJSON(js, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s, %s and %s\n", md, png, js)
 	return nil
 }

@@ -4,7 +4,10 @@
 package testfixture
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/models/build"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
 // Vocab is the tiny model's vocabulary size.
@@ -77,4 +81,31 @@ func (ByteTokenizer) Encode(text string, _ bool) []int {
 		ids[i] = int(text[i]) % Vocab
 	}
 	return ids
+}
+
+// HFModelDir writes an HF model directory for command-level tests:
+// config.json (a 2-layer Llama, vocabulary 320), random float32
+// safetensors and a 300-token tokenizer trained on text.
+func HFModelDir(t testing.TB, dir, text string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	txt := filepath.Join(t.TempDir(), "train.txt")
+	require.NoError(t, os.WriteFile(txt, []byte(text), 0o644))
+	tok, err := tokenizer.Train([]string{txt}, 300, []string{"<s>", "</s>", "<pad>"})
+	require.NoError(t, err)
+	require.NoError(t, tok.Save(filepath.Join(dir, "tokenizer.json")))
+	cfg := map[string]any{"architectures": []string{"LlamaForCausalLM"}, "vocab_size": 320, "hidden_size": 32, "intermediate_size": 64,
+		"num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 64, "tie_word_embeddings": true}
+	raw, _ := json.Marshal(cfg)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644))
+	c, err := models.LoadConfig(dir)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w := models.RandomWeights(c, 1, 0.05)
+	tensors := map[string]*graph.Data{}
+	for _, n := range w.Names() {
+		tensors[n], _ = w.Tensor(n)
+	}
+	require.NoError(t, models.WriteSafetensors(&buf, tensors, nil))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644))
 }

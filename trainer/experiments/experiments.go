@@ -6,11 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nrgraph/nrgraph/data"
-	"github.com/nrgraph/nrgraph/evaltasks"
 	"github.com/nrgraph/nrgraph/export/trained"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
@@ -19,14 +18,16 @@ import (
 	"github.com/nrgraph/nrgraph/trainer"
 )
 
-// ExperimentData locates the demo corpora (`make corpora`) and the
-// backbone.
+// ExperimentData locates an experiment's backbone and corpora.
 type ExperimentData struct {
 	Model   string // HF model directory (the embedded backbone)
-	Corpora string // directory with en_orig, en_heldout, fr_train, fr_heldout_same JSONL
-	Work    string // shards, builds and runs go here
+	Corpora Corpora
+	Work    string // shards, builds and runs go here, one directory each
 	Threads int
-	Log     io.Writer
+	// HeldOutTokens caps the tokens scored per held-out set, taken as
+	// evenly spaced windows (0: every whole window of the set).
+	HeldOutTokens int64
+	Log           io.Writer
 }
 
 // Run is one extension run of an experiment.
@@ -40,111 +41,141 @@ type Run struct {
 	Steps int
 	Batch int
 	Seq   int
+	// Seed seeds the data order and the added parameters' initialisation.
+	Seed uint64
 }
 
-// Outcome is held-out bits per byte before and after a run.
+// Outcome is one run's held-out bits per byte after training.
 type Outcome struct {
-	Run                         Run
-	BackboneEN, BackboneFR      float64
-	EN, FR                      float64
+	Run Run
+	// Scores are by held-out set name (Corpora.HeldOut).
+	Scores                      map[string]trainer.EvalResult
 	GateOrig, GateNew           float64
 	AdapterL1Orig, AdapterL1New float64
-	Seconds                     float64
-	RunDir, BuildDir            string
+	// TrainSeconds is the sum of the step times (resumed runs included).
+	TrainSeconds     float64
+	RunDir, BuildDir string
 }
 
-// demoSets are the corpora the experiments use.
-var demoSets = []string{"en_orig", "en_heldout", "fr_train", "fr_heldout_same"}
+// Results are an experiment's outcomes and the backbone's scores.
+type Results struct {
+	Corpora       Corpora
+	HeldOutTokens int64
+	Backbone      map[string]trainer.EvalResult
+	Outcomes      []Outcome
+}
 
-// prepareShards tokenizes the corpora with the backbone's tokenizer (once).
-func (d ExperimentData) prepareShards(ctx context.Context) (string, error) {
-	dir := filepath.Join(d.Work, "shards")
+// experiment is one Experiment call's resolved inputs.
+type experiment struct {
+	ExperimentData
+	modelHash string
+	shards    map[Corpus]shardSet
+}
+
+// Experiment builds and trains each run on the new language with p of the
+// original-domain text mixed in, and scores every held-out set: the
+// forgetting sets (original language, other domains) and the new
+// language's. Each run has its own directory; a finished run with the same
+// settings is reused, an interrupted one resumes.
+func Experiment(ctx context.Context, d ExperimentData, runs []Run) (Results, error) {
+	res := Results{Corpora: d.Corpora, HeldOutTokens: d.HeldOutTokens}
+	if len(runs) == 0 {
+		return res, fmt.Errorf("no runs selected")
+	}
+	if d.HeldOutTokens < 0 {
+		return res, fmt.Errorf("--heldout-tokens %d must not be negative (0: whole sets)", d.HeldOutTokens)
+	}
+	if err := d.Corpora.Check(); err != nil {
+		return res, err
+	}
 	tok, err := tokenizer.LoadFile(filepath.Join(d.Model, build.TokenizerFile))
 	if err != nil {
-		return "", err
+		return res, fmt.Errorf("--model %s: %w", d.Model, err)
 	}
-	for _, set := range demoSets {
-		src := filepath.Join(d.Corpora, set+".jsonl")
-		if _, err := os.Stat(src); err != nil {
-			return "", fmt.Errorf("corpus %s missing (%v): run `make corpora` first", src, err)
-		}
-		stem := filepath.Join(dir, set)
-		if idx, err := os.ReadFile(stem + ".json"); err == nil && strings.Contains(string(idx), tok.Hash) {
-			continue
-		}
-		st, err := data.Tokenize(ctx, data.TokenizeOptions{Inputs: []string{src}, Out: stem, Tokenizer: tok, TokenizerHash: tok.Hash,
-			VocabSize: tok.VocabSize(), BOS: tok.BOS, EOS: tok.EOS, Workers: 2})
+	e := experiment{ExperimentData: d}
+	if e.modelHash, err = modelHash(d.Model); err != nil {
+		return res, err
+	}
+	if e.shards, err = d.prepareShards(ctx, tok); err != nil {
+		return res, err
+	}
+	if res.Backbone, err = e.scoreBackbone(ctx, runs); err != nil {
+		return res, fmt.Errorf("backbone: %w", err)
+	}
+	for _, r := range runs {
+		o, err := e.run(ctx, r)
 		if err != nil {
-			return "", err
+			return res, fmt.Errorf("%s p=%g seed %d: %w", r.Label, r.P, r.Seed, err)
 		}
-		fmt.Fprintf(d.Log, "  tokenized %-16s %7d documents, %9d tokens\n", set, st.Documents, st.Tokens)
+		res.Outcomes = append(res.Outcomes, o)
 	}
-	return dir, nil
+	return res, nil
 }
 
-// Experiment builds and trains each run on the new language (French) with
-// p of the English original-domain proxy mixed in, and measures held-out
-// English (forgetting: another domain than the proxy) and French
-// (learning) bits per byte before and after.
-func Experiment(ctx context.Context, d ExperimentData, runs []Run) ([]Outcome, error) {
-	shards, err := d.prepareShards(ctx)
+// modelHash fingerprints the backbone directory's files, so runs on a
+// retrained backbone (`make embedded`) get new directories.
+func modelHash(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("--model %s: %w", dir, err)
+	}
+	var parts []string
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			h, err := contentHash(Corpus{Name: e.Name(), Path: filepath.Join(dir, e.Name()), Flag: "--model"})
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, e.Name(), h)
+		}
+	}
+	return hashStrings(parts...), nil
+}
+
+// heldOut lists the held-out sets' shards in table order.
+func (e experiment) heldOut() []shardSet {
+	var sets []shardSet
+	for _, c := range e.Corpora.HeldOut() {
+		sets = append(sets, e.shards[c])
+	}
+	return sets
+}
+
+// scoreBackbone scores the backbone once, in windows of the first run's
+// seq (every repro run uses 128): a finetune build adds nothing, so its
+// initial weights are the backbone's.
+func (e experiment) scoreBackbone(ctx context.Context, runs []Run) (map[string]trainer.EvalResult, error) {
+	seq := runs[0].Seq
+	ext, _ := models.DefaultExtension(models.Finetune)
+	dir, err := e.ensureBuild(ext, seq)
 	if err != nil {
 		return nil, err
 	}
-	var out []Outcome
-	for _, r := range runs {
-		o, err := d.run(ctx, shards, r)
-		if err != nil {
-			return out, fmt.Errorf("%s p=%g: %w", r.Label, r.P, err)
-		}
-		out = append(out, o)
-	}
-	return out, nil
+	fmt.Fprintf(e.Log, "\nscoring the backbone on the held-out sets\n")
+	return e.scoreModel(ctx, dir, "", dir, seq, e.heldOut())
 }
 
-func (d ExperimentData) run(ctx context.Context, shards string, r Run) (Outcome, error) {
-	start := time.Now()
-	e := r.Ext
-	variant := fmt.Sprintf("%s_gate-%s_loss-%s_init-%s_cap%g_alpha%g_seq%d", e.Method, e.Gate, e.LocalLoss, e.Init, e.Capacity, e.Alpha, r.Seq)
-	o := Outcome{Run: r, BuildDir: filepath.Join(d.Work, "build_"+variant), RunDir: filepath.Join(d.Work, fmt.Sprintf("run_%s_p%g_lr%g", variant, r.P, r.LR))}
-	if _, err := os.Stat(filepath.Join(o.BuildDir, build.ManifestFile)); err != nil {
-		fmt.Fprintf(d.Log, "\nnrgraph build --model %s --method %s --seq %d\n", d.Model, r.Ext.Method, r.Seq)
-		man, err := build.Build(build.BuildOptions{ModelDir: d.Model, Ext: r.Ext, Opt: graph.DefaultAdamW(), Seq: r.Seq, Out: o.BuildDir, Log: d.Log})
-		if err != nil {
-			return o, err
-		}
-		fmt.Fprintf(d.Log, "  added %d parameters (%.1f%% of the backbone)\n", man.AddedParams, 100*float64(man.AddedParams)/float64(man.BackboneParams))
-	}
-	if err := os.RemoveAll(o.RunDir); err != nil {
-		return o, err
-	}
-	cfg := trainer.RunConfig{Build: o.BuildDir, New: []string{filepath.Join(shards, "fr_train")}, P: r.P,
-		Steps: r.Steps, Batch: r.Batch, LR: r.LR, Warmup: max(1, r.Steps/10), Schedule: "cosine", MinLRRatio: 0.1,
-		EvalEvery: r.Steps, EvalNew: []string{filepath.Join(shards, "fr_heldout_same")}, EvalOrig: []string{filepath.Join(shards, "en_heldout")},
-		EvalBatches: 16, SaveEvery: r.Steps, KeepLast: 1, Out: o.RunDir, Seed: 1, DataOrder: trainer.Shuffled, Threads: d.Threads}
-	if r.P > 0 {
-		cfg.Orig = []string{filepath.Join(shards, "en_orig")}
-	}
-	fmt.Fprintf(d.Log, "\nnrgraph train --method %s --p %g --lr %g --steps %d --batch %d --seq %d --data-order %s --seed %d\n", r.Ext.Method, r.P, r.LR, r.Steps, r.Batch, r.Seq, cfg.DataOrder, cfg.Seed)
-	tr, err := trainer.New(cfg, false, d.Log)
+// ensureBuild builds ext at seq once into its own directory.
+func (e experiment) ensureBuild(ext models.ExtensionConfig, seq int) (string, error) {
+	s := buildSettings{Model: e.modelHash, Extension: ext, Seq: seq}
+	name, err := buildDirName(s)
 	if err != nil {
-		return o, err
+		return "", err
 	}
-	defer tr.Close()
-	before, err := tr.EvaluateHeldOut()
+	dir := filepath.Join(e.Work, name)
+	if err := claimDir(dir, s); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, build.ManifestFile)); err == nil {
+		return dir, nil
+	}
+	fmt.Fprintf(e.Log, "\nnrgraph build --model %s --method %s --seq %d (seed %d)\n", e.Model, ext.Method, seq, ext.Seed)
+	man, err := build.Build(build.BuildOptions{ModelDir: e.Model, Ext: ext, Opt: graph.DefaultAdamW(), Seq: seq, Out: dir, Log: e.Log})
 	if err != nil {
-		return o, err
+		return "", err
 	}
-	o.BackboneEN, o.BackboneFR = before["orig"].BitsPerByte, before["new"].BitsPerByte
-	var last *trainer.Metrics
-	tr.AfterStep = func(m *trainer.Metrics) { last = m }
-	if err := tr.Run(ctx); err != nil {
-		return o, err
-	}
-	o.EN, o.FR = last.Eval["orig"].BitsPerByte, last.Eval["new"].BitsPerByte
-	o.GateOrig, o.GateNew, o.AdapterL1Orig, o.AdapterL1New = last.GateMeanOrig, last.GateMeanNew, last.AdapterL1Orig, last.AdapterL1New
-	o.Seconds = time.Since(start).Seconds()
-	return o, nil
+	fmt.Fprintf(e.Log, "  added %d parameters (%.1f%% of the backbone)\n", man.AddedParams, 100*float64(man.AddedParams)/float64(man.BackboneParams))
+	return dir, nil
 }
 
 // PaperLR is the paper's learning rate per method (Section 4.1): 5e-5 for
@@ -156,78 +187,62 @@ func PaperLR(method models.Method) float64 {
 	return 2e-4
 }
 
-// ReproRuns are Table 2's runs: every method at p=0 and p=0.1, with the
-// paper's learning rates times lrScale.
-func ReproRuns(steps int, lrScale float64) []Run {
+// ReproRuns are Table 2's runs: each of methods at each p, with the
+// paper's learning rates times lrScale, in the table's order (p, then the
+// order methods are given).
+func ReproRuns(methods []models.Method, ps []float64, steps int, lrScale float64) []Run {
 	var runs []Run
-	for _, p := range []float64{0, 0.1} {
-		for _, m := range models.Methods {
+	for _, p := range ps {
+		for _, m := range methods {
 			ext, _ := models.DefaultExtension(m)
-			runs = append(runs, Run{Label: string(m), Ext: ext, P: p, LR: PaperLR(m) * lrScale, Steps: steps, Batch: 8, Seq: 128})
+			runs = append(runs, Run{Label: string(m), Ext: ext, P: p, LR: PaperLR(m) * lrScale, Steps: steps, Batch: 8, Seq: 128, Seed: 1})
 		}
 	}
 	return runs
 }
 
-// AblationRuns are the paper's ablations on neutral residues at p=0.1:
-// gate and local loss (Table 4), initialisation (Table 5), α (Table 6) and
-// capacity (Table 9).
-func AblationRuns(steps int, lrScale float64) []Run {
+// AblationRuns are the paper's ablations on neutral residues (at p=0.1
+// in the paper): gate and local loss (Table 4), initialisation (Table 5),
+// α (Table 6) and capacity (Table 9).
+func AblationRuns(ps []float64, steps int, lrScale float64) []Run {
 	base, _ := models.DefaultExtension(models.NeutralResidues)
 	lr := PaperLR(models.NeutralResidues) * lrScale
-	variant := func(label string, change func(e *models.ExtensionConfig)) Run {
-		e := base
-		change(&e)
-		return Run{Label: label, Ext: e, P: 0.1, LR: lr, Steps: steps, Batch: 8, Seq: 128}
+	variants := []struct {
+		label  string
+		change func(e *models.ExtensionConfig)
+	}{
+		{"gate none + l1", func(e *models.ExtensionConfig) { e.Gate = "none" }},
+		{"sigmoid + ce", func(e *models.ExtensionConfig) { e.Gate, e.LocalLoss = "sigmoid", "ce" }},
+		{"relu, no loss", func(e *models.ExtensionConfig) { e.LocalLoss = "none" }},
+		{"relu + l1 (ours)", func(e *models.ExtensionConfig) {}},
+		{"init he", func(e *models.ExtensionConfig) { e.Init = "he" }},
+		{"alpha 0.001", func(e *models.ExtensionConfig) { e.Alpha = 0.001 }},
+		{"alpha 0.1", func(e *models.ExtensionConfig) { e.Alpha = 0.1 }},
+		{"capacity 0.05", func(e *models.ExtensionConfig) { e.Capacity = 0.05 }},
+		{"capacity 0.5", func(e *models.ExtensionConfig) { e.Capacity = 0.5 }},
 	}
-	return []Run{
-		variant("gate none + l1", func(e *models.ExtensionConfig) { e.Gate = "none" }),
-		variant("sigmoid + ce", func(e *models.ExtensionConfig) { e.Gate, e.LocalLoss = "sigmoid", "ce" }),
-		variant("relu, no loss", func(e *models.ExtensionConfig) { e.LocalLoss = "none" }),
-		variant("relu + l1 (ours)", func(e *models.ExtensionConfig) {}),
-		variant("init he", func(e *models.ExtensionConfig) { e.Init = "he" }),
-		variant("alpha 0.001", func(e *models.ExtensionConfig) { e.Alpha = 0.001 }),
-		variant("alpha 0.1", func(e *models.ExtensionConfig) { e.Alpha = 0.1 }),
-		variant("capacity 0.05", func(e *models.ExtensionConfig) { e.Capacity = 0.05 }),
-		variant("capacity 0.5", func(e *models.ExtensionConfig) { e.Capacity = 0.5 }),
+	var runs []Run
+	for _, p := range ps {
+		for _, v := range variants {
+			e := base
+			v.change(&e)
+			runs = append(runs, Run{Label: v.label, Ext: e, P: p, LR: lr, Steps: steps, Batch: 8, Seq: 128, Seed: 1})
+		}
 	}
+	return runs
 }
 
-// Table renders outcomes like the paper's Table 2: held-out English and
-// French bits per byte (lower is better) per method and p.
-func Table(outs []Outcome) string {
-	var b strings.Builder
-	b.WriteString("| method | p | lr | EN bits/byte (forgetting) | FR bits/byte (learning) |\n|---|---|---|---|---|\n")
-	if len(outs) > 0 {
-		fmt.Fprintf(&b, "| backbone | – | – | %.4f | %.4f |\n", outs[0].BackboneEN, outs[0].BackboneFR)
+// WithSeeds repeats runs once per seed, seed by seed, so an interrupted
+// multi-seed experiment has whole tables for its first seeds.
+func WithSeeds(runs []Run, seeds []uint64) []Run {
+	var out []Run
+	for _, s := range seeds {
+		for _, r := range runs {
+			r.Seed = s
+			out = append(out, r)
+		}
 	}
-	for _, o := range outs {
-		fmt.Fprintf(&b, "| %s | %g | %g | %.4f | %.4f |\n", o.Run.Label, o.Run.P, o.Run.LR, o.EN, o.FR)
-	}
-	return b.String()
-}
-
-// Plot writes a Figure 1-style PNG: English bits/byte (x, forgetting grows
-// to the right) against French bits/byte (y, learning goes down).
-func Plot(path string, outs []Outcome) error {
-	if len(outs) == 0 {
-		return nil
-	}
-	points := []evaltasks.TradeoffPoint{{Method: "backbone", X: outs[0].BackboneEN, Y: outs[0].BackboneFR}}
-	for _, o := range outs {
-		points = append(points, evaltasks.TradeoffPoint{Method: o.Run.Label, Label: fmt.Sprintf("p=%g", o.Run.P), X: o.EN, Y: o.FR})
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := evaltasks.WriteTradeoffPlot(f, points, evaltasks.TradeoffPlotOptions{
-		Title:  "Learning French vs forgetting English (held-out bits per byte; lower is better)",
-		XLabel: "English bits/byte (forgetting →)", YLabel: "French bits/byte (↓ learning)"}); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return out
 }
 
 // DemoOptions configure Demo.
@@ -249,16 +264,16 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	}
 	fmt.Fprintf(log, "nrgraph demo: extend the embedded English backbone to French with neutral residues\n\n%s", info)
 	ext, _ := models.DefaultExtension(models.NeutralResidues)
-	outs, err := Experiment(ctx, o.ExperimentData, []Run{{Label: string(models.NeutralResidues), Ext: ext, P: 0.1, LR: o.LR, Steps: o.Steps, Batch: 8, Seq: 128}})
+	results, err := Experiment(ctx, o.ExperimentData, []Run{{Label: string(models.NeutralResidues), Ext: ext, P: 0.1, LR: o.LR, Steps: o.Steps, Batch: 8, Seq: 128, Seed: 1}})
 	if err != nil {
 		return err
 	}
-	res := outs[0]
-	fmt.Fprintf(log, "\nheld-out bits per byte (lower is better)\n\n%s\n", Table(outs))
-	fmt.Fprintf(log, "gates: mean %.3f on English tokens, %.3f on French; mean |adapter output| %.2e English, %.2e French\n",
+	res := results.Outcomes[0]
+	fmt.Fprintf(log, "\nheld-out bits per byte (lower is better)\n\n%s\n", Table(results))
+	fmt.Fprintf(log, "gates: mean %.3f on original-language tokens, %.3f on new-language ones; mean |adapter output| %.2e, %.2e\n",
 		res.GateOrig, res.GateNew, res.AdapterL1Orig, res.AdapterL1New)
 	plot := filepath.Join(o.Work, "tradeoff.png")
-	if err := Plot(plot, outs); err != nil {
+	if err := Plot(plot, results); err != nil {
 		return err
 	}
 	exportDir := filepath.Join(o.Work, "export")
@@ -267,4 +282,44 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	}
 	fmt.Fprintf(log, "wrote %s and %s (PEFT-style adapters + self-contained ONNX)\ndone in %s\n", plot, exportDir, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// ParseSeeds reads --seeds: "N" is seeds 1..N (the usual way to ask for N
+// seeds), a comma list names seeds ("1,2,5"), and a list item "A-B" is a
+// range, so one chosen seed is "7-7".
+func ParseSeeds(s string) ([]uint64, error) {
+	bad := func(why string) ([]uint64, error) {
+		return nil, fmt.Errorf("--seeds %q: %s (want N for seeds 1..N, or a list such as 1,2,5 or 4-6)", s, why)
+	}
+	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+		if n == 0 || n > 1000 {
+			return bad("N must be 1..1000")
+		}
+		seeds := make([]uint64, n)
+		for i := range seeds {
+			seeds[i] = uint64(i + 1)
+		}
+		return seeds, nil
+	}
+	var seeds []uint64
+	seen := map[uint64]bool{}
+	for _, item := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(item), "-")
+		if !isRange {
+			hi = lo
+		}
+		a, errA := strconv.ParseUint(lo, 10, 64)
+		b, errB := strconv.ParseUint(hi, 10, 64)
+		if errA != nil || errB != nil || a == 0 || b < a || b-a >= 1000 {
+			return bad(fmt.Sprintf("%q is not a seed (1 or more) or a range A-B with A <= B", item))
+		}
+		for v := a; v <= b; v++ {
+			if seen[v] {
+				return bad(fmt.Sprintf("seed %d given twice", v))
+			}
+			seen[v] = true
+			seeds = append(seeds, v)
+		}
+	}
+	return seeds, nil
 }
