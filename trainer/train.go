@@ -74,6 +74,8 @@ type Trainer struct {
 	// lastSaved is the step of the newest checkpoint (0: none).
 	lastSaved int
 	metrics   *os.File
+	// lock is rank 0's hold on the run directory (nil on other ranks).
+	lock *runDirLock
 }
 
 // New prepares a run: validates the config against the build and data
@@ -112,6 +114,12 @@ func NewDistributed(cfg RunConfig, resume bool, log io.Writer, comm Communicator
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		t.Close()
 		return nil, err
+	}
+	if comm.Rank() == 0 {
+		if t.lock, err = lockRunDir(cfg.Out); err != nil {
+			t.Close()
+			return nil, err
+		}
 	}
 	ckptDir := filepath.Join(cfg.Out, build.CheckpointsDir)
 	latest, err := build.LatestCheckpoint(ckptDir)
@@ -176,6 +184,7 @@ func (t *Trainer) Close() {
 	if t.metrics != nil {
 		t.metrics.Close()
 	}
+	t.lock.release()
 }
 
 // Step is the last completed step.

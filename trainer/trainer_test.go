@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -394,4 +395,23 @@ func TestSequentialKeepsTheOldConfigHash(t *testing.T) {
 	hash, err = c.Hash()
 	require.NoError(t, err)
 	assert.NotEqual(t, "6a365a586bf8c4865661eb742876b53465036c75326792a73a062ddc1d15e92b", hash)
+}
+
+// TestSecondTrainerOnOneRunDirIsRefused: while a run holds its directory,
+// another trainer on it is refused with the holder's pid (before the lock,
+// the second deleted the first's half-written checkpoint as a stale temp);
+// once the first closes, the directory is free again.
+func TestSecondTrainerOnOneRunDirIsRefused(t *testing.T) {
+	f := newFixture(t, models.NeutralResidues)
+	cfg := f.config(filepath.Join(t.TempDir(), "run"), 2)
+	first, err := New(cfg, true, io.Discard)
+	require.NoError(t, err)
+	_, err = New(cfg, true, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "in use by another nrgraph train (pid "+strconv.Itoa(os.Getpid())+")")
+	assert.Contains(t, err.Error(), cfg.Out)
+	first.Close()
+	second, err := New(cfg, true, io.Discard)
+	require.NoError(t, err)
+	second.Close()
 }
