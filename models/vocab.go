@@ -135,3 +135,48 @@ func (b *builder) withNewLogits(h, logits *graph.Value) *graph.Value {
 	}
 	return graph.Concat(-1, logits, Linear(h, rows, rows.Shape[0].MustStatic()))
 }
+
+// WithNewRows folds n trained new rows (NewEmbedRows, NewHeadRows in
+// trained) into the backbone's own tensors, for exports whose readers know
+// nothing of the extension (a Hugging Face checkpoint, the plain logits
+// graph): it returns the config with vocab_size V+n and the embedding (and
+// untied LM head) [V+n, d] in float32, the trained or else w's rows first.
+func WithNewRows(c Config, w Weights, trained map[string]*graph.Data, n int) (Config, map[string]*graph.Data, error) {
+	out := map[string]*graph.Data{}
+	tensors := map[string]string{"model.embed_tokens.weight": NewEmbedRows}
+	if !c.Tied {
+		tensors["lm_head.weight"] = NewHeadRows
+	}
+	for name, rowsName := range tensors {
+		base, ok := trained[name]
+		if !ok {
+			var err error
+			if base, err = w.Tensor(name); err != nil {
+				return c, nil, err
+			}
+		}
+		rows, ok := trained[rowsName]
+		if !ok || len(rows.Dims) != 2 || rows.Dims[0] != int64(n) {
+			return c, nil, fmt.Errorf("vocabulary extension: %d new tokens but no trained %s [%d, %d]", n, rowsName, n, c.Hidden)
+		}
+		var raw []byte
+		for _, d := range []*graph.Data{base, rows} {
+			f32, err := ConvertWeight(d, graph.Float32)
+			if err != nil {
+				return c, nil, fmt.Errorf("%s: %w", name, err)
+			}
+			b, err := f32.Bytes()
+			if err != nil {
+				return c, nil, err
+			}
+			raw = append(raw, b...)
+		}
+		merged, err := graph.RawData(graph.Float32, []int64{int64(c.Vocab + n), int64(c.Hidden)}, raw)
+		if err != nil {
+			return c, nil, err
+		}
+		out[name] = merged
+	}
+	c.Vocab += n
+	return c, out, nil
+}
