@@ -82,7 +82,7 @@ func Extend(t *Tokenizer, files []string, o ExtendOptions) (*Tokenizer, error) {
 	merges := runMerges(vocab, newWordPairs(words, freq), o.FirstID+o.NewTokens, func(l, r int32) bool {
 		return accept(l, r, vocab.tokens[l]+vocab.tokens[r])
 	})
-	raw, err := extendedJSON(t.raw, vocab.tokens, merges)
+	raw, err := extendedJSON(t.raw, t.withAddedTokens(vocab.tokens), merges)
 	if err != nil {
 		return nil, fmt.Errorf("extend tokenizer: %w", err)
 	}
@@ -158,6 +158,22 @@ func (t *Tokenizer) extendFilter(o ExtendOptions) (func(left, right int32, token
 		}
 		return o.Scope == ExtendAll || !isASCII(tokenBytes(token))
 	}, nil
+}
+
+// withAddedTokens is vocab with the added tokens that have no model token
+// put in at their ids. HF numbers added tokens absent from the model's
+// vocabulary from the vocabulary's entry count on, whatever ids the file
+// gives them: after new model tokens, Llama 3's and Qwen's special tokens
+// would move. In the model's vocabulary they keep their ids, and the
+// pre-tokenizer never produces them as words, so BPE never emits them.
+func (t *Tokenizer) withAddedTokens(vocab []string) []string {
+	out := slices.Clone(vocab)
+	for content, id := range t.added.byContent {
+		if id < len(out) && out[id] == "" {
+			out[id] = content
+		}
+	}
+	return out
 }
 
 // tokenBytes is the raw bytes a byte-level vocabulary string stands for.
