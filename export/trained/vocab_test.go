@@ -50,21 +50,7 @@ var vocabIDs = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 604, 90, 
 
 func logitsWithIDs(t *testing.T, g *graph.Graph, params map[string][]float32) []float64 {
 	t.Helper()
-	feeds := map[string]gradcheck.Feed{models.InputIDs: vocabIDs,
-		models.AttentionMask: {Shape: []int64{2, 5}, Data: []float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}}}
-	for _, v := range g.Inputs() {
-		if p, ok := params[v.Name()]; ok {
-			dims, _ := v.Shape.Static()
-			data := make([]float64, len(p))
-			for i, x := range p {
-				data[i] = float64(x)
-			}
-			feeds[v.Name()] = gradcheck.Feed{Shape: dims, Data: data}
-		}
-	}
-	outs, err := gradcheck.Run(g, feeds)
-	require.NoError(t, err)
-	return outs["logits"].Data
+	return logitsFor(t, g, vocabIDs, params)
 }
 
 // TestExportVocabExtension: a build that extends the vocabulary exports,
