@@ -232,7 +232,8 @@ func (e ExtensionConfig) blockCapacity(m Config) (float64, error) {
 	return left, nil
 }
 
-// AddedParams counts the extension's parameters (finetune: 0 new ones).
+// AddedParams counts the extension's parameters (finetune: only the
+// vocabulary extension's rows).
 func (x *Extender) AddedParams() int64 {
 	d, f, L := int64(x.Model.Hidden), int64(x.Model.Intermediate), int64(x.Model.Layers)
 	switch {

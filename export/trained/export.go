@@ -394,8 +394,8 @@ func setConfig(raw []byte, dtype string, vocab int) []byte {
 // PEFT-style files when the build extends the vocabulary: the new rows mean
 // nothing without the tokenizer that makes their ids.
 func copyExtendedTokenizer(o ExportOptions, man *build.Manifest) error {
-	if man.Extension.NewTokens == 0 {
-		return nil
+	if man.Extension.NewTokens == 0 || o.GatesOff {
+		return nil // --gates off exports the backbone's vocabulary
 	}
 	raw, err := os.ReadFile(filepath.Join(o.Build, build.TokenizerFile))
 	if err != nil {
