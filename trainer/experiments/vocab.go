@@ -43,7 +43,11 @@ func ExtendVocab(model string, text Corpus, work string, newTokens int, scope to
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(work, fmt.Sprintf("tokenizer-%s-vocab%d-%s-%s", text.Name, newTokens, scope, textHash[:12]))
+	mh, err := modelHash(model)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(work, fmt.Sprintf("tokenizer-%s-vocab%d-%s-%s", text.Name, newTokens, scope, hashStrings(mh, textHash)[:12]))
 	path := filepath.Join(dir, build.TokenizerFile)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil // learned before: learning is deterministic
