@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
@@ -59,4 +60,31 @@ func plainTextFiles(paths []string, field string) ([]string, func(), error) {
 		out = append(out, dst)
 	}
 	return out, cleanup, nil
+}
+
+// ExtendTokenizer learns o.NewTokens new tokens on the new-language text
+// (.txt, or .jsonl's field) on top of the tokenizer.json of modelDir
+// (tokenizer.Extend), with ids from the model's vocab_size on. o.Protect
+// may also name .jsonl files.
+func ExtendTokenizer(modelDir string, paths []string, field string, o tokenizer.ExtendOptions) (*tokenizer.Tokenizer, error) {
+	cfg, err := models.LoadConfig(modelDir)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.Load(filepath.Join(modelDir, "tokenizer.json"))
+	if err != nil {
+		return nil, err
+	}
+	files, cleanup, err := plainTextFiles(paths, field)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	protect, cleanupProtect, err := plainTextFiles(o.Protect, field)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanupProtect()
+	o.Protect, o.FirstID = protect, cfg.Vocab
+	return tokenizer.Extend(tok, files, o)
 }

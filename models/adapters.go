@@ -92,6 +92,10 @@ type ExtensionConfig struct {
 	// GatesOff builds the extended model with every adapter switched off:
 	// exactly the backbone (the provable-neutrality switch).
 	GatesOff bool
+	// NewTokens is how many tokens vocabulary extension appends after the
+	// backbone's vocab_size (0: none), each with a trainable embedding row
+	// and, untied, an output row; they count in Capacity.
+	NewTokens int `json:",omitempty"`
 }
 
 // DefaultExtension returns the method's preset (the paper's settings);
@@ -145,6 +149,9 @@ func (e ExtensionConfig) Validate() error {
 	if e.Alpha < 0 {
 		return fmt.Errorf("alpha %g must be >= 0", e.Alpha)
 	}
+	if e.NewTokens < 0 {
+		return fmt.Errorf("%d new tokens: want 0 (no vocabulary extension) or more", e.NewTokens)
+	}
 	return nil
 }
 
@@ -194,16 +201,39 @@ func NewExtender(e ExtensionConfig, m Config) (*Extender, error) {
 		return nil, err
 	}
 	x := &Extender{Ext: e, Model: m, Init: map[string]*graph.Data{}}
+	capacity, err := e.blockCapacity(m)
+	if err != nil {
+		return nil, err
+	}
 	if e.usesAdapter() {
-		x.Hidden = AdapterHidden(m, e.Capacity)
+		x.Hidden = AdapterHidden(m, capacity)
 	}
 	if e.Method == LoRA {
-		x.Rank = LoRARank(m, e.Capacity)
+		x.Rank = LoRARank(m, capacity)
 	}
 	return x, nil
 }
 
-// AddedParams counts the extension's parameters (finetune: 0 new ones).
+// blockCapacity is the part of Capacity left for adapters or LoRA once
+// vocabulary extension's new rows are counted: the total added stays
+// Capacity of the backbone, so runs with and without extension compare at
+// the same budget.
+func (e ExtensionConfig) blockCapacity(m Config) (float64, error) {
+	if e.NewTokens == 0 || !e.usesAdapter() && e.Method != LoRA {
+		return e.Capacity, nil
+	}
+	rows, total := VocabRowParams(m, e.NewTokens), float64(m.NumParams())
+	left := e.Capacity - float64(rows)/total
+	// Adapters or LoRA need at least a tenth of what the extension takes.
+	if left*total < 0.1*float64(rows) {
+		return 0, fmt.Errorf("--extend-vocab %d adds %d parameters (%.1f%% of the backbone), leaving too little of --capacity %g for the %s blocks: raise --capacity or lower --extend-vocab",
+			e.NewTokens, rows, 100*float64(rows)/total, e.Capacity, e.Method)
+	}
+	return left, nil
+}
+
+// AddedParams counts the extension's parameters (finetune: only the
+// vocabulary extension's rows).
 func (x *Extender) AddedParams() int64 {
 	d, f, L := int64(x.Model.Hidden), int64(x.Model.Intermediate), int64(x.Model.Layers)
 	switch {
@@ -212,37 +242,25 @@ func (x *Extender) AddedParams() int64 {
 		if x.Ext.Gate != GateNone {
 			gate = d + 1
 		}
-		return L * (3*d*int64(x.Hidden) + gate)
+		return L*(3*d*int64(x.Hidden)+gate) + x.vocabRows()
 	case x.Ext.Method == LoRA:
-		return L * 3 * int64(x.Rank) * (d + f)
+		return L*3*int64(x.Rank)*(d+f) + x.vocabRows()
 	}
-	return 0
+	return x.vocabRows()
 }
+
+func (x *Extender) vocabRows() int64 { return VocabRowParams(x.Model, x.Ext.NewTokens) }
 
 // param declares a trainable extension tensor with its initial value:
 // N(0, variance) (or zeros when variance is 0), or Kaiming-uniform
 // U(±bound) when uniformBound > 0. Values derive from the seed and the
 // name only, so a rebuild reproduces them exactly.
 func (x *Extender) param(g *graph.Graph, dt graph.DType, name string, shape []int64, variance, uniformBound float64) *graph.Value {
-	if v, ok := g.Lookup(name); ok {
-		return v
-	}
-	if x.baked != nil {
-		d, ok := x.baked[name]
-		if !ok {
-			panic(&graph.Error{Op: "Extension", Node: name, Err: fmt.Errorf("no trained value for %q", name)})
-		}
-		return graph.Cast(g.Initializer(name, d), dt)
-	}
-	v := g.Input(name, dt, graph.StaticShape(shape))
-	x.Params = append(x.Params, v)
 	n := graph.NumElements(shape)
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	seed := x.Ext.Seed ^ int64(h.Sum64())
-	// Generated on first use: building a graph for a multi-billion-parameter
-	// backbone must not draw hundreds of millions of numbers.
-	x.Init[name] = graph.LazyData(graph.Float32, shape, func() ([]byte, error) {
+	return x.declare(g, dt, name, shape, func() ([]byte, error) {
 		r := rand.New(rand.NewSource(seed))
 		raw := make([]byte, 4*n)
 		for i := int64(0); i < n; i++ {
@@ -257,6 +275,26 @@ func (x *Extender) param(g *graph.Graph, dt graph.DType, name string, shape []in
 		}
 		return raw, nil
 	})
+}
+
+// declare adds a trainable extension tensor, initialised by init (float32
+// bytes, made on first use: building a graph for a multi-billion-parameter
+// backbone must not draw hundreds of millions of numbers), or in inference
+// graphs its baked value.
+func (x *Extender) declare(g *graph.Graph, dt graph.DType, name string, shape []int64, init func() ([]byte, error)) *graph.Value {
+	if v, ok := g.Lookup(name); ok {
+		return v
+	}
+	if x.baked != nil {
+		d, ok := x.baked[name]
+		if !ok {
+			panic(&graph.Error{Op: "Extension", Node: name, Err: fmt.Errorf("no trained value for %q", name)})
+		}
+		return graph.Cast(g.Initializer(name, d), dt)
+	}
+	v := g.Input(name, dt, graph.StaticShape(shape))
+	x.Params = append(x.Params, v)
+	x.Init[name] = graph.LazyData(graph.Float32, shape, init)
 	return v
 }
 

@@ -49,6 +49,11 @@ type ForwardOptions struct {
 	// rows and scores targets over chunks of that many vocabulary rows:
 	// Forward.TargetLogProbs and TargetScores then never hold all logits.
 	HeadChunkRows int
+	// NewRows, when set, gives the vocabulary extension's rows [N, d]
+	// (NewEmbedRows, NewHeadRows) appended after those of base, the
+	// backbone tensor they extend: ids from vocab_size on read them and the
+	// logits gain N columns.
+	NewRows func(name, base string) *graph.Value
 	// Recompute keeps only each block's input from the forward to the
 	// backward pass and re-runs the block's forward inside the backward
 	// (graph.Recompute): activation memory of about one block plus the
@@ -106,6 +111,8 @@ type builder struct {
 	keyPad *graph.Value         // [batch, 1, 1, seq] additive
 	// positions and segments are the packed inputs (nil unless Packed).
 	positions, segments *graph.Value
+	// newEmbed is the vocabulary extension's embedding rows (nil without).
+	newEmbed *graph.Value
 }
 
 // BuildForward adds the decoder's forward pass to g. Like all graph
@@ -124,10 +131,7 @@ func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *For
 		b.segments = g.Input(SegmentIDs, graph.Int64, graph.S(Batch, Seq))
 	}
 
-	// Rows are gathered in the stored dtype and then cast: casting the
-	// whole table first would make a float32 copy of every row (2 GB for
-	// Gemma's vocabulary) to read seq of them.
-	h := b.compute(graph.Gather(b.stored("model.embed_tokens.weight"), b.ids, 0)) // [batch, seq, d]
+	h := b.embed() // [batch, seq, d]
 	if c.EmbedScale {
 		// HF Gemma multiplies by sqrt(d) rounded to the activation dtype.
 		h = graph.Mul(h, graph.ScalarLike(h, roundTo(b.dt, math.Sqrt(float64(c.Hidden)))))

@@ -37,7 +37,7 @@ func (b *builder) lmHead(h *graph.Value, chunkRows int) {
 	}
 	trainable := b.opts.Trainable != nil && b.opts.Trainable(name)
 	if chunkRows <= 0 || trainable || c.Vocab <= chunkRows {
-		logits := b.linearW(h, b.param(name), int64(c.Vocab))
+		logits := b.withNewLogits(h, b.linearW(h, b.param(name), int64(c.Vocab)))
 		if c.FinalSoftcap > 0 {
 			logits = softcap(logits, c.FinalSoftcap)
 		}
@@ -58,6 +58,10 @@ func (b *builder) lmHead(h *graph.Value, chunkRows int) {
 		w := b.g.Initializer(fmt.Sprintf("%s.rows_%d_%d", name, from, to), rows)
 		head.weights = append(head.weights, b.compute(w))
 		head.offsets = append(head.offsets, from)
+	}
+	if rows := b.newHeadRows(); rows != nil {
+		head.weights = append(head.weights, rows)
+		head.offsets = append(head.offsets, int64(c.Vocab))
 	}
 	b.fwd.head = head
 }

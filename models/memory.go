@@ -57,7 +57,7 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	trainable := x.AddedParams()
 	frozen := backbone
 	if ext.Method == Finetune {
-		trainable, frozen = backbone, 0
+		trainable, frozen = backbone+x.vocabRows(), 0 // every tensor, the new rows too
 	}
 	e.FrozenWeights = frozen * storedBytes(c.DType)
 	e.Trainable = 4 * trainable
@@ -85,9 +85,10 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 		held += d
 	}
 	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + layer
-	rows := min(int64(c.Vocab), HeadChunkRows)
+	vocab := int64(ext.ExtendedVocab(c)) // vocabulary extension adds logits
+	rows := min(vocab, HeadChunkRows)
 	chunk := 4*rows*d + 2*4*tokens*rows
-	e.Logits = 4*tokens*int64(c.Vocab) + chunk
+	e.Logits = 4*tokens*vocab + chunk
 	e.Transient = 4*max(f*d, q*d) + runtimeBase
 
 	e.TrainPeak = e.FrozenWeights + e.Trainable + e.Optimizer + e.Gradients + e.Activations + e.Logits + e.Transient

@@ -40,6 +40,10 @@ type Model struct {
 	Baked map[string]*graph.Data
 	// Packed builds a packed forward (ForwardOptions.Packed).
 	Packed bool
+	// NewTokenPieces are the vocabulary extension's new tokens (Ext.NewTokens)
+	// as ids of the backbone's tokenizer, whose rows initialise theirs
+	// (tokenizer.CheckExtension); not needed with Baked.
+	NewTokenPieces [][]int
 	// Recompute re-runs each block's forward in the training graphs'
 	// backward pass instead of holding its activations
 	// (ForwardOptions.Recompute; `nrgraph build --recompute`).
@@ -74,6 +78,15 @@ func buildExtended(g *graph.Graph, m Model, chunkedHead bool) *Extended {
 		opts.HeadChunkRows = HeadChunkRows
 		if m.HeadChunkRows > 0 {
 			opts.HeadChunkRows = m.HeadChunkRows
+		}
+	}
+	if m.Ext.NewTokens > 0 {
+		dt := m.ComputeDType
+		if dt == graph.InvalidDType {
+			dt = graph.Float32
+		}
+		opts.NewRows = func(name, base string) *graph.Value {
+			return ext.newRows(g, dt, name, base, m.Weights, m.NewTokenPieces)
 		}
 	}
 	weights := m.Weights

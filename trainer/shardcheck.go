@@ -19,9 +19,9 @@ func checkCorpusForBuild(flag string, c *data.Corpus, m *build.Manifest, buildDi
 			flag, c.Shards[0].Path, data.ShortHash(c.TokenizerHash()), data.ShortHash(m.TokenizerHash), filepath.Join(buildDir, build.TokenizerFile))
 	}
 	for _, s := range c.Shards {
-		if s.Index.VocabSize > m.Config.Vocab {
-			return fmt.Errorf("%s: %s was tokenized with a vocabulary of %d, larger than the model's vocab_size %d: wrong tokenizer; re-run `nrgraph tokenize` with the model's tokenizer.json",
-				flag, s.Path, s.Index.VocabSize, m.Config.Vocab)
+		if vocab := m.Extension.ExtendedVocab(m.Config); s.Index.VocabSize > vocab {
+			return fmt.Errorf("%s: %s was tokenized with a vocabulary of %d, larger than the model's vocab_size %d (with the build's new tokens): wrong tokenizer; re-run `nrgraph tokenize` with %s",
+				flag, s.Path, s.Index.VocabSize, vocab, filepath.Join(buildDir, build.TokenizerFile))
 		}
 	}
 	if c.Bytes() == 0 {

@@ -66,6 +66,8 @@ func runBuild(args []string) error {
 	noTok := fs.Bool("no-tokenizer", false, "build without the model's tokenizer.json (otherwise required: it is checked against config.json, and train refuses shards of another tokenizer by it)")
 	var ext extensionFlags
 	ext.register(fs)
+	var vocab vocabFlags
+	vocab.register(fs)
 	opt := graph.DefaultAdamW()
 	fs.Float64Var(&opt.Beta1, "beta1", opt.Beta1, "AdamW β1")
 	fs.Float64Var(&opt.Beta2, "beta2", opt.Beta2, "AdamW β2")
@@ -84,8 +86,13 @@ func runBuild(args []string) error {
 		return err
 	}
 	start := time.Now()
+	extTok, err := vocab.extendedTokenizer(*model)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "building %s on %s (seq %d) into %s\n", cfg.Method, *model, *seq, *out)
-	man, err := build.Build(build.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr, NoTokenizer: *noTok, Recompute: *recompute})
+	man, err := build.Build(build.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr, NoTokenizer: *noTok, Recompute: *recompute,
+		ExtendedTokenizer: extTok})
 	if err != nil {
 		return err
 	}
@@ -105,6 +112,9 @@ func describeBuild(m *build.Manifest) string {
 		s += fmt.Sprintf("method:   lora (rank %d on the FFN gate/up/down projections)\n", m.LoRARank)
 	default:
 		s += fmt.Sprintf("method:   %s\n", m.Extension.Method)
+	}
+	if n := m.Extension.NewTokens; n > 0 {
+		s += fmt.Sprintf("vocab:    %d new tokens (ids %d-%d; tokenizer.json is the extended one: tokenize corpora with it)\n", n, m.Config.Vocab, m.Config.Vocab+n-1)
 	}
 	trainable := m.TrainableParams()
 	s += fmt.Sprintf("added:    %d parameters (%.2f%% of the backbone)\n", m.AddedParams, 100*float64(m.AddedParams)/float64(m.BackboneParams))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 	"github.com/nrgraph/nrgraph/trainer/experiments"
 )
 
@@ -22,6 +23,9 @@ func runDemo(args []string) error {
 	fs.Float64Var(&o.LR, "lr", 1e-3, "peak learning rate")
 	fs.IntVar(&o.Threads, "threads", 0, "ONNX Runtime threads (0: all CPUs)")
 	fs.Int64Var(&o.HeldOutTokens, "heldout-tokens", 0, "score this many tokens per held-out set, as evenly spaced windows (0: the whole sets)")
+	fs.IntVar(&o.ExtendVocab, "extend-vocab", 0, "extend the vocabulary by N French tokens learned on fr_train (as nrgraph build --extend-vocab)")
+	o.ExtendScope = tokenizer.ExtendNonASCII
+	enumVar(fs, &o.ExtendScope, "extend-vocab-scope", tokenizer.ExtendScopes, "which merges --extend-vocab may learn: non-ascii or all (see nrgraph build)")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
 		return err

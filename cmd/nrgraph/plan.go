@@ -22,6 +22,7 @@ func runPlan(args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	var ext extensionFlags
 	ext.register(fs)
+	newTokens := fs.Int("extend-vocab", 0, "new tokens of a vocabulary extension (build --extend-vocab): their rows count in --capacity and memory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,6 +34,7 @@ func runPlan(args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.NewTokens = *newTokens
 	c, err := models.LoadConfig(*model)
 	if err != nil {
 		return err

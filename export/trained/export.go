@@ -93,13 +93,16 @@ func Export(o ExportOptions) error {
 		if err := writePEFT(o.Out, man, trained); err != nil {
 			return err
 		}
+		if err := copyExtendedTokenizer(o, man); err != nil {
+			return err
+		}
 	}
-	g, merged, err := o.inferenceGraph(man, cfg, w, baked, trained)
+	g, merged, hfCfg, err := o.inferenceGraph(man, cfg, w, baked, trained)
 	if err != nil {
 		return err
 	}
 	if o.HF != "" {
-		if err := writeHF(o, hfDType, cfg, w, merged, man.ModelDir); err != nil {
+		if err := writeHF(o, hfDType, hfCfg, w, merged, man.ModelDir); err != nil {
 			return err
 		}
 	}
@@ -152,29 +155,50 @@ func (o ExportOptions) backbone(man *build.Manifest, baked map[string]*graph.Dat
 	return models.LoadModelDir(man.ModelDir)
 }
 
-// inferenceGraph is the logits graph to export and the backbone tensors
-// training changed (for --hf). Without adapters in the output (--no-adapters,
-// --gates off, LoRA merged into the weights, finetuning) it is the plain
-// backbone's graph; otherwise the extended model with the trained tensors
-// baked in.
-func (o ExportOptions) inferenceGraph(man *build.Manifest, c models.Config, w models.Weights, baked map[string]*graph.Data, trained map[string][]float32) (*graph.Graph, map[string]*graph.Data, error) {
+// inferenceGraph is the logits graph to export, the backbone tensors
+// training changed (for --hf) and the config they go with. Without
+// adapters in the output (--no-adapters, --gates off, LoRA merged into the
+// weights, finetuning) it is the plain backbone's graph, with vocabulary
+// extension's new rows folded into its vocabulary (models.WithNewRows);
+// otherwise the extended model with the trained tensors baked in.
+func (o ExportOptions) inferenceGraph(man *build.Manifest, c models.Config, w models.Weights, baked map[string]*graph.Data, trained map[string][]float32) (*graph.Graph, map[string]*graph.Data, models.Config, error) {
+	var changed map[string]*graph.Data
 	switch {
 	case o.NoAdapters || o.GatesOff:
 		g, err := models.BuildBackboneLogitsGraph(c, w)
-		return g, nil, err
+		return g, nil, c, err
 	case man.Extension.Method == models.Finetune:
-		g, err := models.BuildBackboneLogitsGraph(c, models.Overlay(w, baked))
-		return g, baked, err
+		changed = baked
 	case man.Extension.Method == models.LoRA:
-		merged, err := mergeLoRA(w, man, trained)
-		if err != nil {
-			return nil, nil, err
+		var err error
+		if changed, err = mergeLoRA(w, man, trained); err != nil {
+			return nil, nil, c, err
 		}
-		g, err := models.BuildBackboneLogitsGraph(c, models.Overlay(w, merged))
-		return g, merged, err
+	default:
+		g, err := models.BuildLogitsGraph(models.Model{Config: c, Weights: w, Ext: man.Extension, Baked: baked})
+		return g, nil, c, err
 	}
-	g, err := models.BuildLogitsGraph(models.Model{Config: c, Weights: w, Ext: man.Extension, Baked: baked})
-	return g, nil, err
+	if n := man.Extension.NewTokens; n > 0 {
+		grown, rows, err := models.WithNewRows(c, models.Overlay(w, changed), baked, n)
+		if err != nil {
+			return nil, nil, c, err
+		}
+		c, changed = grown, overlayMap(changed, rows)
+	}
+	g, err := models.BuildBackboneLogitsGraph(c, models.Overlay(w, changed))
+	return g, changed, c, err
+}
+
+// overlayMap is base with over's tensors replacing or adding to it.
+func overlayMap(base, over map[string]*graph.Data) map[string]*graph.Data {
+	out := make(map[string]*graph.Data, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
 }
 
 func gatesLabel(o ExportOptions) string {
@@ -231,6 +255,11 @@ func writePEFT(dir string, man *build.Manifest, trained map[string][]float32) er
 		conf["activation"] = man.Config.Act
 		conf["layout"] = "per layer i: model.layers.{i}.adapter.{w_in,w_gate,w_out}.weight ([out, in] like nn.Linear); " +
 			"block_gate.{weight [1, d], bias [1]}; output = ffn(x) + gate(x) * w_out(act(w_gate x) * w_in x), x = the FFN's normed input"
+	}
+	if n := e.NewTokens; n > 0 {
+		conf["new_tokens"] = n
+		conf["new_tokens_layout"] = fmt.Sprintf("vocabulary extension: ids %d-%d of tokenizer.json (the build's) are new; %s [%d, d] are their embedding rows (the output rows too when tied), %s their output rows when untied, appended after the base model's",
+			man.Config.Vocab, man.Config.Vocab+n-1, models.NewEmbedRows, n, models.NewHeadRows)
 	}
 	raw, _ := json.MarshalIndent(conf, "", "  ")
 	return build.WriteFileAtomic(filepath.Join(dir, ExportAdapterConfig), append(raw, '\n'))
@@ -329,8 +358,8 @@ func writeHF(o ExportOptions, hfDType graph.DType, c models.Config, w models.Wei
 		if err != nil {
 			return fmt.Errorf("--hf: %w (the build has no %s to copy)", err, f)
 		}
-		if f == build.ConfigFile && o.HFDType != "" {
-			raw = setTorchDType(raw, o.HFDType)
+		if f == build.ConfigFile {
+			raw = setConfig(raw, o.HFDType, c.Vocab)
 		}
 		if err := build.WriteFileAtomic(filepath.Join(o.HF, f), raw); err != nil {
 			return err
@@ -340,16 +369,37 @@ func writeHF(o ExportOptions, hfDType graph.DType, c models.Config, w models.Wei
 	return nil
 }
 
-// setTorchDType rewrites config.json's torch_dtype.
-func setTorchDType(raw []byte, dtype string) []byte {
+// setConfig rewrites config.json's torch_dtype (when given) and
+// vocab_size (which vocabulary extension grows).
+func setConfig(raw []byte, dtype string, vocab int) []byte {
 	var m map[string]any
 	if json.Unmarshal(raw, &m) != nil {
 		return raw
 	}
-	m["torch_dtype"] = dtype
+	if v, ok := m["vocab_size"].(float64); dtype == "" && ok && int(v) == vocab {
+		return raw // nothing to change: keep the file as it was
+	}
+	if dtype != "" {
+		m["torch_dtype"] = dtype
+	}
+	m["vocab_size"] = vocab
 	out, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return raw
 	}
 	return append(out, '\n')
+}
+
+// copyExtendedTokenizer puts the build's tokenizer.json beside the
+// PEFT-style files when the build extends the vocabulary: the new rows mean
+// nothing without the tokenizer that makes their ids.
+func copyExtendedTokenizer(o ExportOptions, man *build.Manifest) error {
+	if man.Extension.NewTokens == 0 || o.GatesOff {
+		return nil // --gates off exports the backbone's vocabulary
+	}
+	raw, err := os.ReadFile(filepath.Join(o.Build, build.TokenizerFile))
+	if err != nil {
+		return fmt.Errorf("vocabulary extension: %w (the build's extended tokenizer)", err)
+	}
+	return build.WriteFileAtomic(filepath.Join(o.Out, build.TokenizerFile), raw)
 }

@@ -23,10 +23,23 @@ import (
 // parameter feeds) and returns the logits.
 func runLogits(t *testing.T, g *graph.Graph, params map[string][]float32) []float32 {
 	t.Helper()
-	feeds := map[string]gradcheck.Feed{
-		models.InputIDs:      {Shape: []int64{2, 5}, Data: []float64{1, 5, 9, 2, 30, 4, 4, 20, 31, 0}},
-		models.AttentionMask: {Shape: []int64{2, 5}, Data: []float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+	ids := gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 5, 9, 2, 30, 4, 4, 20, 31, 0}}
+	out := logitsFor(t, g, ids, params)
+	logits := make([]float32, len(out))
+	for i, x := range out {
+		logits[i] = float32(x)
 	}
+	return logits
+}
+
+// logitsFor runs a graph on ids (all attended) with parameter feeds.
+func logitsFor(t *testing.T, g *graph.Graph, ids gradcheck.Feed, params map[string][]float32) []float64 {
+	t.Helper()
+	mask := make([]float64, len(ids.Data))
+	for i := range mask {
+		mask[i] = 1
+	}
+	feeds := map[string]gradcheck.Feed{models.InputIDs: ids, models.AttentionMask: {Shape: ids.Shape, Data: mask}}
 	for _, v := range g.Inputs() {
 		if p, ok := params[v.Name()]; ok {
 			dims, _ := v.Shape.Static()
@@ -39,11 +52,7 @@ func runLogits(t *testing.T, g *graph.Graph, params map[string][]float32) []floa
 	}
 	outs, err := gradcheck.Run(g, feeds)
 	require.NoError(t, err)
-	logits := make([]float32, len(outs["logits"].Data))
-	for i, x := range outs["logits"].Data {
-		logits[i] = float32(x)
-	}
-	return logits
+	return outs["logits"].Data
 }
 
 func loadLogitsFile(t *testing.T, path string) []float32 {

@@ -42,6 +42,11 @@ type BuildOptions struct {
 	// the backward pass instead of holding its activations
 	// (models.Model.Recompute).
 	Recompute bool
+	// ExtendedTokenizer, when set, is a tokenizer.json that extends the
+	// model's (tokenizer.Extend, or any made the same way: checked by
+	// tokenizer.CheckExtension): its new tokens get trainable embedding and
+	// output rows (vocabulary extension), and it is the build's tokenizer.
+	ExtendedTokenizer []byte
 }
 
 // Build writes a build directory: the fused training step, the gradient
@@ -70,6 +75,15 @@ func Build(o BuildOptions) (*Manifest, error) {
 			return nil, err
 		}
 	}
+	baseTokHash := ""
+	var pieces [][]int
+	if o.ExtendedTokenizer != nil {
+		baseTokHash = tokenizer.FileHash(tokRaw)
+		if tokRaw, pieces, err = o.extendVocab(tokRaw, cfg); err != nil {
+			return nil, err
+		}
+		o.Ext.NewTokens = len(pieces)
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -81,9 +95,10 @@ func Build(o BuildOptions) (*Manifest, error) {
 		Version: Version, ModelDir: o.ModelDir, BackboneHash: backboneHash(cfg, w), Config: cfg, Extension: o.Ext, Seq: o.Seq,
 		Optimizer:      OptimizerConfig{Beta1: o.Opt.Beta1, Beta2: o.Opt.Beta2, Eps: o.Opt.Eps, WeightDecay: o.Opt.WeightDecay, ClipNorm: o.Opt.ClipNorm},
 		BackboneParams: cfg.NumParams(), Graphs: map[string]GraphIO{}, TokenizerHash: tokHash, Recompute: o.Recompute,
+		BaseTokenizerHash: baseTokHash,
 	}
 	meta := map[string]string{"nrgraph_version": Version, "method": string(o.Ext.Method)}
-	ext, err := o.writeGraphs(models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute}, man, meta)
+	ext, err := o.writeGraphs(models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute, NewTokenPieces: pieces}, man, meta)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,10 @@ type Manifest struct {
 	Params         []ParamEntry           `json:"params"`
 	Graphs         map[string]GraphIO     `json:"graphs"`
 	TokenizerHash  string                 `json:"tokenizer_hash,omitempty"`
+	// BaseTokenizerHash is the model's own tokenizer's hash when the build
+	// extends its vocabulary (Extension.NewTokens; TokenizerHash is then
+	// the extended tokenizer's).
+	BaseTokenizerHash string `json:"base_tokenizer_hash,omitempty"`
 	// Memory is the estimated peak memory per component (models.EstimateMemory).
 	Memory *models.MemoryEstimate `json:"memory_estimate,omitempty"`
 	// Recompute: the training graphs recompute each block's activations in

@@ -54,3 +54,28 @@ func readBuildTokenizer(modelDir string, cfg models.Config, noTokenizer bool) ([
 	}
 	return raw, CheckTokenizer(path, raw, cfg)
 }
+
+// extendVocab checks the options' extended tokenizer against the model's
+// (raw, already checked against cfg) and returns it with each new token's
+// pieces: its ids under the model's tokenizer.
+func (o BuildOptions) extendVocab(raw []byte, cfg models.Config) ([]byte, [][]int, error) {
+	if raw == nil {
+		return nil, nil, fmt.Errorf("vocabulary extension needs the model's tokenizer.json to extend: drop --no-tokenizer")
+	}
+	if o.Ext.NewTokens > 0 {
+		return nil, nil, fmt.Errorf("give the new tokens by an extended tokenizer, not a count: --extend-vocab learns them, --extend-tokenizer reads them")
+	}
+	old, err := tokenizer.LoadBytes(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	ext, err := tokenizer.LoadBytes(o.ExtendedTokenizer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("extended tokenizer: %w (not a Hugging Face tokenizer.json?)", err)
+	}
+	x, err := tokenizer.CheckExtension(old, ext, cfg.Vocab)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.ExtendedTokenizer, x.Pieces, nil
+}

@@ -96,13 +96,22 @@ func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
 // says whether it begins at offset 0 of the input (Metaspace prepend_scheme
 // "first" only prepends there).
 func (t *Tokenizer) encodeSegment(segment string, atStart bool, ids []int) []int {
+	return t.segmentWords(segment, atStart, ids, t.model.encodeWord)
+}
+
+// wordFunc handles one pre-tokenized word (raw bytes when byteLevel).
+type wordFunc func(word string, byteLevel bool, ids []int) []int
+
+// segmentWords is encodeSegment with what is done to each word given:
+// encoding, or collecting words to learn new merges from (Extend).
+func (t *Tokenizer) segmentWords(segment string, atStart bool, ids []int, encodeWord wordFunc) []int {
 	if t.normalizer != nil {
 		segment = t.normalizer.normalize(segment)
 	}
 	return t.added.splitNormalized(segment, atStart, ids, func(part string, partAtStart bool, ids []int) []int {
 		switch pre := t.preTokenizer.(type) {
 		case nil:
-			return t.model.encodeWord(part, t.byteLevel, ids)
+			return encodeWord(part, t.byteLevel, ids)
 		case preByteLevel:
 			if pre.useRegex {
 				// GPT-2's pipeline, streamed: no piece slices for a big input.
@@ -111,14 +120,14 @@ func (t *Tokenizer) encodeSegment(segment string, atStart bool, ids []int) []int
 				}
 				for i := 0; i < len(part); {
 					end := gpt2MatchAt(part, i)
-					ids = t.model.encodeWord(part[i:end], true, ids)
+					ids = encodeWord(part[i:end], true, ids)
 					i = end
 				}
 				return ids
 			}
 		}
 		for _, word := range t.preTokenizer.split([]piece{{text: part, atStart: partAtStart}}) {
-			ids = t.model.encodeWord(word.text, t.byteLevel, ids)
+			ids = encodeWord(word.text, t.byteLevel, ids)
 		}
 		return ids
 	})

@@ -59,6 +59,25 @@ func Train(files []string, vocabSize int, specialTokens []string) (*Tokenizer, e
 
 // countWords adds the GPT-2 pre-tokenized words of a file to counts.
 func countWords(path string, counts map[string]int64) error {
+	return forEachChunk(path, func(text string) {
+		for _, m := range (gpt2Matcher{}).findAll(text) {
+			addWord(counts, text[m[0]:m[1]])
+		}
+	})
+}
+
+// addWord counts one occurrence of word, cloning it when new so that the
+// map does not pin the chunk it was cut from.
+func addWord(counts map[string]int64, word string) {
+	if _, ok := counts[word]; !ok {
+		word = strings.Clone(word)
+	}
+	counts[word]++
+}
+
+// forEachChunk streams a text file to fn in chunks of about
+// trainChunkBytes that end at line ends.
+func forEachChunk(path string, fn func(text string)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -70,14 +89,7 @@ func countWords(path string, counts map[string]int64) error {
 		line, err := r.ReadSlice('\n')
 		chunk = append(chunk, line...)
 		if len(chunk) >= trainChunkBytes || err != nil && len(chunk) > 0 {
-			text := string(chunk)
-			for _, m := range (gpt2Matcher{}).findAll(text) {
-				word := text[m[0]:m[1]]
-				if _, ok := counts[word]; !ok {
-					word = strings.Clone(word) // do not pin the chunk
-				}
-				counts[word]++
-			}
+			fn(string(chunk))
 			chunk = chunk[:0]
 		}
 		switch {
@@ -112,11 +124,18 @@ func learnMerges(counts map[string]int64, vocabSize int, specialTokens []string)
 		return nil, nil, err
 	}
 	pairs := countWordPairs(counts, &byteID)
+	merges := runMerges(vocab, pairs, vocabSize, nil)
+	return vocab.tokens, merges, nil
+}
+
+// runMerges merges the most frequent pair of pairs until vocab holds
+// vocabSize tokens or no pair occurs trainMinPairCount times, skipping
+// pairs accept (when set) refuses, and returns the merges in rank order.
+func runMerges(vocab *bpeVocab, pairs *wordPairs, vocabSize int, accept func(left, right int32) bool) [][2]string {
 	heap := make(pairHeap, 0, len(pairs.counts))
 	for p, c := range pairs.counts {
 		heap.push(pairCount{c, p})
 	}
-
 	var merges [][2]string
 	for len(vocab.tokens) < vocabSize && len(heap) > 0 {
 		top := heap.pop()
@@ -131,11 +150,14 @@ func learnMerges(counts map[string]int64, vocabSize int, specialTokens []string)
 			break
 		}
 		left, right := int32(top.pair>>32), int32(uint32(top.pair))
+		if accept != nil && !accept(left, right) {
+			continue // dropped; pushed again only if a merge raises its count
+		}
 		newID := vocab.add(vocab.tokens[left] + vocab.tokens[right])
 		merges = append(merges, [2]string{vocab.tokens[left], vocab.tokens[right]})
 		pairs.merge(top.pair, left, right, newID, &heap)
 	}
-	return vocab.tokens, merges, nil
+	return merges
 }
 
 // bpeVocab is the trainer's growing vocabulary: tokens in id order and the
@@ -201,20 +223,29 @@ type wordPairs struct {
 func countWordPairs(counts map[string]int64, byteID *[256]int32) *wordPairs {
 	// Words in sorted order so that training is deterministic.
 	keys := slices.Sorted(maps.Keys(counts))
-	s := &wordPairs{
-		words:    make([][]int32, len(keys)),
-		freq:     make([]int64, len(keys)),
-		counts:   map[uint64]int64{},
-		where:    map[uint64][]int32{},
-		touched:  map[uint64]bool{},
-		lastWord: map[uint64]int32{},
-	}
+	words, freq := make([][]int32, len(keys)), make([]int64, len(keys))
 	for i, w := range keys {
 		syms := make([]int32, len(w))
 		for j := 0; j < len(w); j++ {
 			syms[j] = byteID[w[j]]
 		}
-		s.words[i], s.freq[i] = syms, counts[w]
+		words[i], freq[i] = syms, counts[w]
+	}
+	return newWordPairs(words, freq)
+}
+
+// newWordPairs counts the adjacent pairs of words (symbol ids, each seen
+// freq[i] times).
+func newWordPairs(words [][]int32, freq []int64) *wordPairs {
+	s := &wordPairs{
+		words:    words,
+		freq:     freq,
+		counts:   map[uint64]int64{},
+		where:    map[uint64][]int32{},
+		touched:  map[uint64]bool{},
+		lastWord: map[uint64]int32{},
+	}
+	for i, syms := range words {
 		for j := 0; j+1 < len(syms); j++ {
 			p := pairKey(int(syms[j]), int(syms[j+1]))
 			s.counts[p] += s.freq[i]

@@ -28,6 +28,10 @@ type ExperimentData struct {
 	// evenly spaced windows (0: every whole window of the set).
 	HeldOutTokens int64
 	Log           io.Writer
+	// ExtendedTokenizer, when set, is a tokenizer.json extending the
+	// backbone's (ExtendVocab): the corpora are tokenized with it and every
+	// build extends its vocabulary with its new tokens.
+	ExtendedTokenizer string
 }
 
 // Run is one extension run of an experiment.
@@ -88,13 +92,18 @@ func Experiment(ctx context.Context, d ExperimentData, runs []Run) (Results, err
 	if err := d.Corpora.Check(); err != nil {
 		return res, err
 	}
-	tok, err := tokenizer.LoadFile(filepath.Join(d.Model, build.TokenizerFile))
+	tok, err := d.shardTokenizer()
 	if err != nil {
-		return res, fmt.Errorf("--model %s: %w", d.Model, err)
+		return res, err
 	}
 	e := experiment{ExperimentData: d}
 	if e.modelHash, err = modelHash(d.Model); err != nil {
 		return res, err
+	}
+	if d.ExtendedTokenizer != "" {
+		// A vocabulary extension is another model: builds and runs of
+		// their own.
+		e.modelHash = hashStrings(e.modelHash, tok.Hash)
 	}
 	if e.shards, err = d.prepareShards(ctx, tok); err != nil {
 		return res, err
@@ -170,7 +179,12 @@ func (e experiment) ensureBuild(ext models.ExtensionConfig, seq int) (string, er
 		return dir, nil
 	}
 	fmt.Fprintf(e.Log, "\nnrgraph build --model %s --method %s --seq %d (seed %d)\n", e.Model, ext.Method, seq, ext.Seed)
-	man, err := build.Build(build.BuildOptions{ModelDir: e.Model, Ext: ext, Opt: graph.DefaultAdamW(), Seq: seq, Out: dir, Log: e.Log})
+	extTok, err := e.extendedTokenizerBytes()
+	if err != nil {
+		return "", err
+	}
+	man, err := build.Build(build.BuildOptions{ModelDir: e.Model, Ext: ext, Opt: graph.DefaultAdamW(), Seq: seq, Out: dir, Log: e.Log,
+		ExtendedTokenizer: extTok})
 	if err != nil {
 		return "", err
 	}
@@ -250,6 +264,10 @@ type DemoOptions struct {
 	ExperimentData
 	Steps int
 	LR    float64
+	// ExtendVocab > 0 extends the vocabulary by that many new-language
+	// tokens learned on the training text (ExtendVocab), within ExtendScope.
+	ExtendVocab int
+	ExtendScope tokenizer.ExtendScope
 }
 
 // Demo is `make demo`: neutral residues on the embedded English backbone,
@@ -263,6 +281,12 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		return fmt.Errorf("embedded backbone: %w (regenerate it with `make embedded`)", err)
 	}
 	fmt.Fprintf(log, "nrgraph demo: extend the embedded English backbone to French with neutral residues\n\n%s", info)
+	if o.ExtendVocab > 0 {
+		if o.ExtendedTokenizer, err = ExtendVocab(o.Model, o.Corpora.NewTrain, o.Work, o.ExtendVocab, o.ExtendScope); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "vocabulary: %d new tokens (%s) in %s\n", o.ExtendVocab, o.ExtendScope, o.ExtendedTokenizer)
+	}
 	ext, _ := models.DefaultExtension(models.NeutralResidues)
 	results, err := Experiment(ctx, o.ExperimentData, []Run{{Label: string(models.NeutralResidues), Ext: ext, P: 0.1, LR: o.LR, Steps: o.Steps, Batch: 8, Seq: 128, Seed: 1}})
 	if err != nil {

