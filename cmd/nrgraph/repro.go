@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 	"github.com/nrgraph/nrgraph/trainer/experiments"
 )
 
@@ -87,6 +88,7 @@ func runRepro(args []string) error {
 	fs.Int64Var(&d.HeldOutTokens, "heldout-tokens", 0, "score this many tokens per held-out set, as evenly spaced windows (0: the whole sets)")
 	steps := fs.Int("steps", 300, "training steps per run (same budget for every method)")
 	lrScale := fs.Float64("lr-scale", 1, "multiply the paper's learning rates (5e-5 finetune/LoRA, 2e-4 adapters/NR)")
+	vocab := vocabExtensionFlags(fs)
 	ablations := fs.Bool("ablations", false, "run the ablations (gate/loss, init, α, capacity on neutral residues) instead of Table 2")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +102,10 @@ func runRepro(args []string) error {
 	if err != nil {
 		return err
 	}
+	if d.ExtendedTokenizer, err = vocab.extend(d); err != nil {
+		return err
+	}
+	name += vocab.suffix()
 	if err := initRuntime(*ortLib); err != nil {
 		return err
 	}
@@ -177,4 +183,40 @@ func writeReproOutputs(work, name string, res experiments.Results) error {
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s, %s and %s\n", md, png, js)
 	return nil
+}
+
+// vocabExtension is repro's --extend-vocab: every run of the table uses the
+// one extended tokenizer (learned once on --new-train), so rows compare
+// methods on the same vocabulary.
+type vocabExtension struct {
+	tokens int
+	scope  tokenizer.ExtendScope
+}
+
+func vocabExtensionFlags(fs *pflag.FlagSet) *vocabExtension {
+	v := &vocabExtension{scope: tokenizer.ExtendNonASCII}
+	fs.IntVar(&v.tokens, "extend-vocab", 0, "extend the vocabulary by N new-language tokens learned on --new-train (as nrgraph build --extend-vocab) in every run")
+	enumVar(fs, &v.scope, "extend-vocab-scope", tokenizer.ExtendScopes, "which merges --extend-vocab may learn: non-ascii or all (see nrgraph build)")
+	return v
+}
+
+// extend learns the extended tokenizer (cached under --work) and returns
+// its path; "" without --extend-vocab.
+func (v *vocabExtension) extend(d experiments.ExperimentData) (string, error) {
+	switch {
+	case v.tokens < 0:
+		return "", fmt.Errorf("--extend-vocab %d must not be negative (0: the backbone's vocabulary)", v.tokens)
+	case v.tokens == 0:
+		return "", nil
+	}
+	fmt.Fprintf(os.Stderr, "learning %d new tokens (%s) on %s\n", v.tokens, v.scope, d.Corpora.NewTrain.Path)
+	return experiments.ExtendVocab(d.Model, d.Corpora.NewTrain, d.Work, v.tokens, v.scope)
+}
+
+// suffix names the outputs of an extended table apart from the plain one.
+func (v *vocabExtension) suffix() string {
+	if v.tokens == 0 {
+		return ""
+	}
+	return fmt.Sprintf("-vocab%d-%s", v.tokens, v.scope)
 }

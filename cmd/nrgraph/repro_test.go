@@ -38,6 +38,8 @@ func TestReproFlagsFailByName(t *testing.T) {
 		{[]string{"--p", "0;0.1"}, `--p "0;0.1"`},
 		{[]string{"--ablations", "--methods", "lora"}, "--methods selects Table 2's rows"},
 		{[]string{"--steps", "0"}, "--steps 0 must be positive"},
+		{[]string{"--extend-vocab", "-1"}, "--extend-vocab -1 must not be negative"},
+		{[]string{"--extend-vocab", "8", "--extend-vocab-scope", "latin"}, `"--extend-vocab-scope" flag`},
 	} {
 		err := subcommands["repro"].run(append(append([]string{}, base...), tc.args...))
 		assert.ErrorContains(t, err, tc.want, "%v", tc.args)
