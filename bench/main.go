@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nrgraph/nrgraph/bench/internal/cpuinfo"
 	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
@@ -206,7 +207,7 @@ func (b bestResults) measureGemm(t int, torchOK bool) bool {
 	r := mustResult(runJSON(self, "-one", fmt.Sprintf("gemm:%d", t)))
 	y.ortFP32, y.ortInt8 = max(y.ortFP32, r.GemmGFLOPS), max(y.ortInt8, r.Int8GFLOPS)
 	if torchOK {
-		tr, err := runJSON("/usr/bin/python3", "bench/torch_step.py", "--threads", fmt.Sprint(t), "--gemm", "2048")
+		tr, err := runJSON("/usr/bin/python3", "bench/torch_step.py", "--threads", fmt.Sprint(t), "--gemm", "1024")
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "PyTorch side failed, measuring nrgraph alone (make bench-deps installs it): %v\n", err)
 			torchOK = false
@@ -254,10 +255,10 @@ func (b bestResults) measureShape(k benchKey, f benchFlags, torchOK bool) bool {
 func printTable(b bestResults, f benchFlags) {
 	host, _ := os.Hostname()
 	fmt.Printf("# nrgraph vs PyTorch, %s, %s, %d CPUs, best of %d rounds\n\n", time.Now().Format("2006-01-02"), host, goruntime.NumCPU(), f.rounds)
-	fmt.Printf("CPU: %s; %s\n\n", cpuModel(), cpuFlags())
+	fmt.Printf("CPU: %s; %s\n\n", cpuinfo.Model(), cpuinfo.Flags())
 	for _, t := range f.threads {
 		y := b.gemm[t]
-		fmt.Printf("GEMM 2048³ at %d thread(s), GFLOP/s: ONNX Runtime fp32 %.0f, int8 (DynamicQuantizeMatMul) %.0f; PyTorch fp32 %.0f, bf16 %.1f\n",
+		fmt.Printf("GEMM at %d thread(s), GFLOP/s: ONNX Runtime 2048³ fp32 %.0f, int8 (DynamicQuantizeMatMul) %.0f; PyTorch 1024³ fp32 %.0f, bf16 %.1f\n",
 			t, y.ortFP32, y.ortInt8, y.torchFP32, y.torchBF16)
 	}
 	if f.bf16Batch != batch {
@@ -324,40 +325,6 @@ func ratio(a, b float64) string {
 func adapterHidden(c models.Config) int {
 	ext, _ := models.DefaultExtension(models.NeutralResidues)
 	return models.AdapterHidden(c, ext.Capacity)
-}
-
-func cpuModel() string {
-	raw, _ := os.ReadFile("/proc/cpuinfo")
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "model name") {
-			return strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
-		}
-	}
-	return "?"
-}
-
-// cpuFlags says which matrix-unit extensions the CPU reports (the
-// rates above depend on them: bf16 and int8 dot products in hardware).
-func cpuFlags() string {
-	raw, _ := os.ReadFile("/proc/cpuinfo")
-	have := map[string]bool{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "flags") {
-			for _, fl := range strings.Fields(strings.SplitN(line, ":", 2)[1]) {
-				have[fl] = true
-			}
-			break
-		}
-	}
-	var parts []string
-	for _, fl := range []string{"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"} {
-		mark := "no"
-		if have[fl] {
-			mark = "yes"
-		}
-		parts = append(parts, fl+" "+mark)
-	}
-	return "flags: " + strings.Join(parts, ", ")
 }
 
 func peakRSS() float64 {

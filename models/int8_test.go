@@ -71,7 +71,7 @@ func TestInt8AdapterGradientsMatchFiniteDifferences(t *testing.T) {
 // int8Gradients runs the float32 int8-backbone training objective of c
 // and returns the adapters' gradients by output name, the dequantised
 // int8 weight of every quantised projection (float64 data, HF layout) and
-// the feeds (adapters perturbed away from their zero-output init).
+// the feeds (objectiveFeeds).
 func int8Gradients(t *testing.T, c Config, w MapWeights, ext ExtensionConfig) (map[string][]float64, map[string]*graph.Data, map[string]gradcheck.Feed) {
 	var e *Extended
 	g, err := graph.Build("int8", func(g *graph.Graph) {
@@ -82,17 +82,7 @@ func int8Gradients(t *testing.T, c Config, w MapWeights, ext ExtensionConfig) (m
 		}
 	})
 	require.NoError(t, err)
-	feeds := initFeeds(e)
-	for _, p := range e.Trainable {
-		f := feeds[p.Name()]
-		for i := range f.Data {
-			f.Data[i] += 0.4 * math.Sin(float64(3*i+len(p.Name())))
-		}
-	}
-	feeds[InputIDs] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 5, 9, 2, 3, 4, 4, 10, 6, 0}}
-	feeds[Targets] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{5, 9, 2, 3, 1, 4, 10, 6, 0, 0}}
-	feeds[LossMask] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 1, 1, 1, 0, 1, 1, 1, 0, 0}}
-	feeds[Domain] = gradcheck.Feed{Shape: []int64{2}, Data: []float64{1, 0}}
+	feeds := objectiveFeeds(e)
 	outs, err := gradcheck.Run(g, feeds)
 	require.NoError(t, err)
 	grads := map[string][]float64{}

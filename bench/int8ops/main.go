@@ -31,6 +31,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nrgraph/nrgraph/bench/internal/cpuinfo"
 	"github.com/nrgraph/nrgraph/export/onnxpb"
 	"github.com/nrgraph/nrgraph/runtime"
 )
@@ -67,7 +68,7 @@ func main() {
 			}
 		}
 	}
-	fmt.Printf("GFLOP/s (2MKN/s), best of %d rounds, %d threads, %s\n\n| M x K x N |", *rounds, *threads, cpuModel())
+	fmt.Printf("GFLOP/s (2MKN/s), best of %d rounds, %d threads, %s\n\n| M x K x N |", *rounds, *threads, cpuinfo.Model())
 	for _, op := range ops {
 		fmt.Printf(" %s |", op)
 	}
@@ -84,16 +85,6 @@ func main() {
 		}
 		fmt.Println()
 	}
-}
-
-func cpuModel() string {
-	raw, _ := os.ReadFile("/proc/cpuinfo")
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "model name") {
-			return strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
-		}
-	}
-	return "?"
 }
 
 // timeOp builds op's model for s, runs it once, then times reps runs.
