@@ -63,11 +63,11 @@ func config(d, layers int) models.Config {
 
 // benchFlags choose what a run measures.
 type benchFlags struct {
-	steps, rounds          int
-	shapes                 [][2]int
-	threads                []int
-	bf16Batch, bf16Steps   int
-	noBF16, noInt8, noFP32 bool
+	steps, rounds        int
+	shapes               [][2]int
+	threads              []int
+	bf16Batch, bf16Steps int
+	noBF16, noInt8       bool
 }
 
 func main() {
