@@ -57,9 +57,12 @@ demo: ort build
 bench-deps:
 	./scripts/install-bench-deps.sh
 
-# Go benchmarks (graph build, step, data prep, ...) then nrgraph vs PyTorch
-# side by side (BENCH_FLAGS, e.g. -rounds 4; the README table's run).
-BENCH_FLAGS ?= -rounds 4
+# Go benchmarks (graph build, step, data prep, ...) then nrgraph (fp32 and
+# int8 backbone) vs PyTorch (fp32 and bf16 autocast) side by side
+# (BENCH_FLAGS; the README table's run). PyTorch's bf16 matmul runs at
+# ~1 GFLOP/s on a CPU without AVX512-BF16/AMX, so its steps are small and
+# few by default; on a CPU with them pass -bf16-batch 16 -bf16-steps 8.
+BENCH_FLAGS ?= -rounds 4 -bf16-batch 2 -bf16-steps 1
 bench: ort bench-deps
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 	$(GO) build -o bin/nrgraph-bench ./bench && bin/nrgraph-bench $(BENCH_FLAGS)

@@ -8,8 +8,25 @@ torch falls back to a reference BLAS ~30x slower):
 Prints one JSON line: tokens/s for a training step and for forward scoring,
 and peak RSS.
 """
-import argparse, json, math, os, resource, statistics, time
+import argparse, json, math, os, resource, statistics, sys, time
 
+
+def pin_threads(argv):
+    """Every thread pool sized to --threads before torch loads: OpenBLAS
+    keeps a pool of all CPUs unless OPENBLAS_NUM_THREADS says otherwise
+    (torch.set_num_threads does not reach it), so without this "1 thread"
+    used 2 BLAS threads."""
+    threads = "2"
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            threads = argv[i + 1]
+        elif a.startswith("--threads="):
+            threads = a.split("=", 1)[1]
+    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[k] = threads
+
+
+pin_threads(sys.argv)
 # Debian's torch (OpenMP) and OpenBLAS (pthreads) both spin-wait for work
 # by default; on this 2-core machine that made 2-thread PyTorch 2-3x slower
 # than 1-thread. Passive waiting is PyTorch's best measured setting here.
@@ -97,7 +114,7 @@ class Model(nn.Module):
         add_rope_and_mask(self, hd, seq)
 
     def forward(self, ids):
-        x = self.emb(ids)
+        x = self.emb(ids).float()  # the residual stream stays float32 (a bf16 backbone's too)
         outs = []
         for blk in self.blocks:
             x, a = blk(x, self.cos, self.sin, self.mask)
@@ -169,6 +186,19 @@ def gemma_backbone_params(cfg):
     return L * (attn + 3 * d * f + 2 * d) + cfg["vocab_size"] * d + d
 
 
+def gemm_rates(n, reps=3):
+    """This process's fp32 and bf16 matmul rates (GFLOP/s) at n x n x n."""
+    out = {}
+    for name, dt in (("fp32_gflops", torch.float32), ("bf16_gflops", torch.bfloat16)):
+        a, b = torch.randn(n, n).to(dt), torch.randn(n, n).to(dt)
+        a @ b
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        out[name] = 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--d", type=int, default=256)
@@ -184,8 +214,14 @@ def main():
     ap.add_argument("--gemma-config", default="", help="an HF GemmaForCausalLM config.json: frozen bf16 backbone of that "
                     "shape (random), fp32 adapters at 20%% capacity, AdamW, bf16 autocast (make bench-scale)")
     ap.add_argument("--train-only", action="store_true", help="time the training step only")
+    ap.add_argument("--bf16-autocast", action="store_true", help="frozen backbone stored in bf16, fp32 adapters "
+                    "(master weights), forward under torch.autocast('cpu', dtype=torch.bfloat16): what a PyTorch user runs")
+    ap.add_argument("--gemm", type=int, default=0, help="only print fp32 and bf16 GEMM GFLOP/s at this n (n x n x n)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.gemm:
+        print(json.dumps(gemm_rates(args.gemm)))
+        return
     torch.manual_seed(0)
     if args.gemma_config:
         with open(args.gemma_config) as f:
@@ -202,12 +238,14 @@ def main():
         backbone = L * (4 * d * d + 3 * d * ffn + 2 * d) + 2 * V * d + d
         hidden = args.adapter_hidden or max(1, round((0.2 * backbone / L - d - 1) / (3 * d)))
         model = Model(V, d, L, args.heads, ffn, hidden, args.seq)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.gemma_config))
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.gemma_config) or args.bf16_autocast)
     trainable = []
     for name, p in model.named_parameters():
         p.requires_grad = name.split(".")[-2:-1] in (["a_in"], ["a_gate"], ["a_out"], ["block_gate"])
         if p.requires_grad:
             trainable.append(p)
+        elif args.bf16_autocast:
+            p.data = p.data.to(torch.bfloat16)
     opt = torch.optim.AdamW(trainable, lr=2e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     ids = torch.randint(0, V, (args.batch, args.seq))
     tgt = torch.randint(0, V, (args.batch, args.seq))
@@ -227,20 +265,20 @@ def main():
         opt.step()
 
     def score():  # what nrgraph's score graph returns: target log-probs, is-greedy
-        with torch.no_grad():
+        with torch.no_grad(), autocast:
             logits, _ = model(ids)
-            logp = logits.log_softmax(-1)
+            logp = logits.float().log_softmax(-1)
             target = logp.gather(-1, tgt[..., None])
             return target, target >= logp.max(-1, keepdim=True).values
 
     tokens = args.batch * args.seq
-    res = {"d": d, "layers": L, "threads": args.threads, "adapter_hidden": hidden, "torch": torch.__version__,
+    res = {"d": d, "layers": L, "threads": args.threads, "bf16_autocast": args.bf16_autocast, "batch": args.batch, "adapter_hidden": hidden, "torch": torch.__version__,
            "blas": torch.__config__.show().split("BLAS_INFO=")[1].split(",")[0] if "BLAS_INFO=" in torch.__config__.show() else "?"}
     for name, fn in (("train", step), ("score", score)):
         if args.train_only and name == "score":
             continue
-        if not args.gemma_config:
-            fn()  # warm up (at Gemma scale each step counts)
+        if not args.gemma_config and not args.bf16_autocast:
+            fn()  # warm up (at Gemma scale, and in bf16 on a CPU without it, each step counts)
         times = []
         for _ in range(args.steps):
             t0 = time.perf_counter()

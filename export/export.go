@@ -196,7 +196,7 @@ func toProto(g *graph.Graph, opts Options, sink *externalSink) (*onnxpb.ModelPro
 		IrVersion:       proto.Int64(opts.IRVersion),
 		ProducerName:    proto.String("nrgraph"),
 		ProducerVersion: proto.String(Version),
-		OpsetImport:     []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opts.Opset)}},
+		OpsetImport:     opsetImports(g, opts.Opset),
 		Graph:           gp,
 	}
 	if opts.DocString != "" {
@@ -206,6 +206,18 @@ func toProto(g *graph.Graph, opts Options, sink *externalSink) (*onnxpb.ModelPro
 		m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(opts.Metadata[k])})
 	}
 	return m, nil
+}
+
+// opsetImports imports the default domain at opset, and ONNX Runtime's
+// contrib domain (version 1) when a node uses one of its ops.
+func opsetImports(g *graph.Graph, opset int64) []*onnxpb.OperatorSetIdProto {
+	imports := []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opset)}}
+	for _, n := range g.Nodes() {
+		if graph.OpDomain(n.Op) == graph.MicrosoftDomain {
+			return append(imports, &onnxpb.OperatorSetIdProto{Domain: proto.String(graph.MicrosoftDomain), Version: proto.Int64(1)})
+		}
+	}
+	return imports
 }
 
 // Version is stamped into exported models as producer_version.
@@ -351,6 +363,9 @@ func fnv32(s string) uint32 {
 
 func nodeProto(n *graph.Node) (*onnxpb.NodeProto, error) {
 	np := &onnxpb.NodeProto{OpType: proto.String(n.Op), Name: proto.String(n.Name)}
+	if d := graph.OpDomain(n.Op); d != "" {
+		np.Domain = proto.String(d)
+	}
 	for _, in := range n.Inputs {
 		if in == nil {
 			np.Input = append(np.Input, "")

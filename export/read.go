@@ -82,7 +82,7 @@ func Unmarshal(b []byte, baseDir string) (*graph.Graph, error) {
 }
 
 func readNode(g *graph.Graph, np *onnxpb.NodeProto, baseDir string) {
-	if np.GetDomain() != "" && np.GetDomain() != "ai.onnx" {
+	if d := strings.TrimPrefix(np.GetDomain(), "ai.onnx"); d != graph.OpDomain(np.GetOpType()) {
 		panic(&graph.Error{Op: np.GetOpType(), Node: np.GetName(), Err: fmt.Errorf("op domain %q is not supported", np.GetDomain())})
 	}
 	inputs := make([]*graph.Value, len(np.Input))

@@ -203,8 +203,10 @@ func (d *Data) Float64s() ([]float64, error) {
 			out[i] = float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
 		case Int64:
 			out[i] = float64(int64(binary.LittleEndian.Uint64(b[8*i:])))
-		case Bool:
+		case Bool, Uint8:
 			out[i] = float64(b[i])
+		case Int8:
+			out[i] = float64(int8(b[i]))
 		case Float16:
 			out[i] = float64(F16ToFloat32(binary.LittleEndian.Uint16(b[2*i:])))
 		case BFloat16:

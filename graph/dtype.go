@@ -10,6 +10,8 @@ type DType int32
 const (
 	InvalidDType DType = 0
 	Float32      DType = 1
+	Uint8        DType = 2 // quantised data only (DynamicQuantizeMatMul zero points)
+	Int8         DType = 3 // quantised weights (--backbone-precision int8)
 	Int32        DType = 6
 	Int64        DType = 7
 	Bool         DType = 9
@@ -19,7 +21,7 @@ const (
 )
 
 var dtypeNames = map[DType]string{
-	Float32: "float32", Int32: "int32", Int64: "int64", Bool: "bool",
+	Float32: "float32", Uint8: "uint8", Int8: "int8", Int32: "int32", Int64: "int64", Bool: "bool",
 	Float16: "float16", Float64: "float64", BFloat16: "bfloat16",
 }
 
@@ -42,7 +44,7 @@ func (d DType) Size() int {
 		return 4
 	case Float16, BFloat16:
 		return 2
-	case Bool:
+	case Bool, Int8, Uint8:
 		return 1
 	}
 	return 0

@@ -71,6 +71,8 @@ func gradCases() []gradCase {
 		bin("MatMul", graph.MatMul, []int64{3, 4}, []int64{4, 2}),
 		bin("MatMul", graph.MatMul, []int64{2, 3, 4}, []int64{4, 2}),
 		bin("MatMul", graph.MatMul, []int64{2, 2, 3, 4}, []int64{2, 1, 4, 5}),
+		dynamicQuantizeMatMulGradCase(graph.Int8, 63),
+		dynamicQuantizeMatMulGradCase(graph.Uint8, 127),
 		un("Neg", graph.Neg, nil),
 		un("Abs", graph.Abs, signedAwayFromZero),
 		un("Sqrt", graph.Sqrt, positive),

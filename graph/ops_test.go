@@ -247,6 +247,8 @@ func refRows() []refRow {
 		binaryOpRow("MatMul [batch,3,4]x[4,2]", exactTol, in64("batch", 3, 4), in64(4, 2), graph.MatMul, nd.MatMul).
 			symbolic(map[string]int64{"batch": 3}),
 		binaryOpRow("MatMul float32", float32Tol, in32(5, 8), in32(8, 3), graph.MatMul, nd.MatMul),
+		dynamicQuantizeMatMulRow(graph.Int8, 63),
+		dynamicQuantizeMatMulRow(graph.Uint8, 127),
 		row("Gemm transB alpha beta C[5]", exactTol, []refInput{in64(3, 4), in64(5, 4), in64(5)},
 			func(_ *graph.Graph, in []*graph.Value) *graph.Value {
 				return graph.Gemm(in[0], in[1], in[2], graph.GemmOptions{TransB: true, Alpha: 0.5, Beta: 2})

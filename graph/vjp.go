@@ -47,6 +47,8 @@ var vjpTable = map[string]vjpRule{
 			func() *Value { return unbroadcast(Mul(gy[0], Mul(b, Pow(a, Sub(b, ScalarLike(b, 1))))), a.Shape) },
 			func() *Value { return unbroadcast(Mul(gy[0], Mul(y, Log(a))), b.Shape) })
 	},
+	// y = a·B·diag(s), B int8 -> ga = (g·diag(s))·Bᵀ (quantized.go says why)
+	"DynamicQuantizeMatMul": dynamicQuantizeMatMulVJP,
 	// y = max(a, b) -> ga = g where a >= b ; gb = g where a < b (ties go to a)
 	"Max": func(n *Node, gy []*Value, need []bool) []*Value {
 		return minMaxVJP(n, gy, need, Less)

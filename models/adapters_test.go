@@ -177,22 +177,30 @@ func TestLocalLossGradients(t *testing.T) {
 				_ = metrics
 			})
 			require.NoError(t, err)
-			feeds := initFeeds(e)
-			for _, p := range e.Trainable {
-				f := feeds[p.Name()]
-				for i := range f.Data {
-					f.Data[i] += 0.4 * math.Sin(float64(3*i+len(p.Name())))
-				}
-			}
-			feeds[InputIDs] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 5, 9, 2, 3, 4, 4, 10, 6, 0}}
-			feeds[Targets] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{5, 9, 2, 3, 1, 4, 10, 6, 0, 0}}
-			feeds[LossMask] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 1, 1, 1, 0, 1, 1, 1, 0, 0}}
-			feeds[Domain] = gradcheck.Feed{Shape: []int64{2}, Data: []float64{1, 0}}
+			feeds := objectiveFeeds(e)
 			res, err := gradcheck.Check(g, loss, e.Trainable, feeds, 1e-6)
 			require.NoError(t, err)
 			assert.Less(t, res.MaxRelErr, 1e-6, "worst: %s", res.Worst)
 		})
 	}
+}
+
+// objectiveFeeds feeds objective's graph: a batch of two masked rows
+// (one per domain) and the extension weights perturbed away from their
+// zero-output initialisation, so every gradient is non-zero.
+func objectiveFeeds(e *Extended) map[string]gradcheck.Feed {
+	feeds := initFeeds(e)
+	for _, p := range e.Trainable {
+		f := feeds[p.Name()]
+		for i := range f.Data {
+			f.Data[i] += 0.4 * math.Sin(float64(3*i+len(p.Name())))
+		}
+	}
+	feeds[InputIDs] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 5, 9, 2, 3, 4, 4, 10, 6, 0}}
+	feeds[Targets] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{5, 9, 2, 3, 1, 4, 10, 6, 0, 0}}
+	feeds[LossMask] = gradcheck.Feed{Shape: []int64{2, 5}, Data: []float64{1, 1, 1, 1, 0, 1, 1, 1, 0, 0}}
+	feeds[Domain] = gradcheck.Feed{Shape: []int64{2}, Data: []float64{1, 0}}
+	return feeds
 }
 
 func TestExtensionValidation(t *testing.T) {

@@ -59,6 +59,9 @@ type ForwardOptions struct {
 	// (graph.Recompute): activation memory of about one block plus the
 	// block inputs, for one more forward pass of compute.
 	Recompute bool
+	// BackbonePrecision int8 runs the blocks' frozen projections as int8
+	// products (int8.go); "" or fp32 leaves them in ComputeDType.
+	BackbonePrecision BackbonePrecision
 }
 
 // Extension is how extension methods enter the backbone without the
@@ -212,10 +215,14 @@ func linearBias(x, w, bias *graph.Value, out int64) *graph.Value {
 // linear is a named projection of the block, open to extensions (LoRA);
 // with bias, the checkpoint's NAME.bias (NAME without .weight) is added.
 func (b *builder) linear(bc *BlockContext, x *graph.Value, name string, out int64, bias bool) *graph.Value {
-	var y *graph.Value
-	if bias {
+	y := b.quantizedLinear(x, name)
+	switch {
+	case y != nil && bias:
+		y = graph.Add(y, b.param(strings.TrimSuffix(name, ".weight")+".bias"))
+	case y != nil:
+	case bias:
 		y = linearBias(x, b.param(name), b.param(strings.TrimSuffix(name, ".weight")+".bias"), out)
-	} else {
+	default:
 		y = b.linearW(x, b.param(name), out)
 	}
 	if b.opts.Extension != nil {

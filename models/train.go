@@ -48,6 +48,9 @@ type Model struct {
 	// backward pass instead of holding its activations
 	// (ForwardOptions.Recompute; `nrgraph build --recompute`).
 	Recompute bool
+	// BackbonePrecision of the frozen projections
+	// (ForwardOptions.BackbonePrecision; `nrgraph build --backbone-precision`).
+	BackbonePrecision BackbonePrecision
 }
 
 // Extended is a built forward pass with its extension.
@@ -73,7 +76,7 @@ func buildExtended(g *graph.Graph, m Model, chunkedHead bool) *Extended {
 		panic(&graph.Error{Op: "Extension", Err: err})
 	}
 	ext.baked = m.Baked
-	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed, Recompute: m.Recompute}
+	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed, Recompute: m.Recompute, BackbonePrecision: m.BackbonePrecision}
 	if chunkedHead {
 		opts.HeadChunkRows = HeadChunkRows
 		if m.HeadChunkRows > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nrgraph/nrgraph/data"
 	"github.com/nrgraph/nrgraph/models/build"
+	"github.com/nrgraph/nrgraph/runtime"
 )
 
 // Metrics of one step, written as a JSON line.
@@ -101,6 +102,9 @@ func NewDistributed(cfg RunConfig, resume bool, log io.Writer, comm Communicator
 	m, err := build.ReadManifest(cfg.Build)
 	if err != nil {
 		return nil, err
+	}
+	if err := m.CheckProvider(runtime.Provider(cfg.Provider)); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Build, err)
 	}
 	t := &Trainer{Cfg: cfg, Manifest: m, Log: log, comm: comm}
 	if err := t.openCorpora(); err != nil {

@@ -63,6 +63,8 @@ func runBuild(args []string) error {
 	out := fs.String("out", "", "build directory to write")
 	seq := fs.Int("seq", 512, "training sequence length")
 	recompute := fs.Bool("recompute", false, "training graphs keep only each block's input for the backward pass and re-run the block's forward there: less activation memory (see nrgraph plan) for about one more forward pass of compute")
+	precision := models.PrecisionFP32
+	enumVar(fs, &precision, "backbone-precision", models.BackbonePrecisions, "frozen projections of the blocks: fp32, or int8 (weights quantised per output channel here, activations per call; CPU provider only; held-out bits/byte within 0.1% of fp32 on the embedded model, see README)")
 	noTok := fs.Bool("no-tokenizer", false, "build without the model's tokenizer.json (otherwise required: it is checked against config.json, and train refuses shards of another tokenizer by it)")
 	var ext extensionFlags
 	ext.register(fs)
@@ -92,7 +94,7 @@ func runBuild(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "building %s on %s (seq %d) into %s\n", cfg.Method, *model, *seq, *out)
 	man, err := build.Build(build.BuildOptions{ModelDir: *model, Ext: cfg, Opt: opt, Seq: *seq, Out: *out, Log: os.Stderr, NoTokenizer: *noTok, Recompute: *recompute,
-		ExtendedTokenizer: extTok})
+		ExtendedTokenizer: extTok, BackbonePrecision: precision})
 	if err != nil {
 		return err
 	}

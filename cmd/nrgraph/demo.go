@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/nrgraph/nrgraph/models"
 	"github.com/nrgraph/nrgraph/models/tokenizer"
 	"github.com/nrgraph/nrgraph/trainer/experiments"
 )
@@ -26,6 +27,8 @@ func runDemo(args []string) error {
 	fs.IntVar(&o.ExtendVocab, "extend-vocab", 0, "extend the vocabulary by N French tokens learned on fr_train (as nrgraph build --extend-vocab)")
 	o.ExtendScope = tokenizer.ExtendNonASCII
 	enumVar(fs, &o.ExtendScope, "extend-vocab-scope", tokenizer.ExtendScopes, "which merges --extend-vocab may learn: non-ascii or all (see nrgraph build)")
+	o.BackbonePrecision = models.PrecisionFP32
+	enumVar(fs, &o.BackbonePrecision, "backbone-precision", models.BackbonePrecisions, "frozen projections: fp32 or int8 (nrgraph build --backbone-precision)")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
 		return err

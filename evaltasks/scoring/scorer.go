@@ -78,6 +78,9 @@ func OpenScorer(buildDir string, tok tokenizer.Encoder, o ScorerOptions) (*Score
 			return nil, err
 		}
 	}
+	if err := man.CheckProvider(p); err != nil {
+		return nil, fmt.Errorf("%s: %w", buildDir, err)
+	}
 	io := man.Graphs["score"]
 	outputs := []string{models.TargetLogProbs_, models.TargetIsArgmax}
 	sess, err := runtime.Open(filepath.Join(buildDir, build.ScoreGraph), io.Inputs, outputs, runtime.Options{Threads: o.Threads, Provider: p})

@@ -47,6 +47,9 @@ type BuildOptions struct {
 	// tokenizer.CheckExtension): its new tokens get trainable embedding and
 	// output rows (vocabulary extension), and it is the build's tokenizer.
 	ExtendedTokenizer []byte
+	// BackbonePrecision runs the frozen projections in int8
+	// (models.PrecisionInt8); "" is fp32.
+	BackbonePrecision models.BackbonePrecision
 }
 
 // Build writes a build directory: the fused training step, the gradient
@@ -58,6 +61,10 @@ func Build(o BuildOptions) (*Manifest, error) {
 	}
 	if o.Seq <= 0 {
 		return nil, fmt.Errorf("--seq must be positive")
+	}
+	precision, err := models.ParseBackbonePrecision(string(o.BackbonePrecision))
+	if err != nil {
+		return nil, fmt.Errorf("--backbone-precision: %w", err)
 	}
 	cfg, w, err := o.backbone()
 	if err != nil {
@@ -95,10 +102,11 @@ func Build(o BuildOptions) (*Manifest, error) {
 		Version: Version, ModelDir: o.ModelDir, BackboneHash: backboneHash(cfg, w), Config: cfg, Extension: o.Ext, Seq: o.Seq,
 		Optimizer:      OptimizerConfig{Beta1: o.Opt.Beta1, Beta2: o.Opt.Beta2, Eps: o.Opt.Eps, WeightDecay: o.Opt.WeightDecay, ClipNorm: o.Opt.ClipNorm},
 		BackboneParams: cfg.NumParams(), Graphs: map[string]GraphIO{}, TokenizerHash: tokHash, Recompute: o.Recompute,
-		BaseTokenizerHash: baseTokHash,
+		BaseTokenizerHash: baseTokHash, BackbonePrecision: precision,
 	}
 	meta := map[string]string{"nrgraph_version": Version, "method": string(o.Ext.Method)}
-	ext, err := o.writeGraphs(models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute, NewTokenPieces: pieces}, man, meta)
+	ext, err := o.writeGraphs(models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute, NewTokenPieces: pieces,
+		BackbonePrecision: precision}, man, meta)
 	if err != nil {
 		return nil, err
 	}

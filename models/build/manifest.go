@@ -74,6 +74,9 @@ type Manifest struct {
 	// Recompute: the training graphs recompute each block's activations in
 	// the backward pass (`nrgraph build --recompute`).
 	Recompute bool `json:"recompute,omitempty"`
+	// BackbonePrecision of the frozen projections: fp32, or int8 (`nrgraph
+	// build --backbone-precision int8`; runs on the cpu provider only).
+	BackbonePrecision models.BackbonePrecision `json:"backbone_precision"`
 }
 
 // OptimizerConfig is AdamW's settings as stored in the manifest.

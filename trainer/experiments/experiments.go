@@ -32,6 +32,9 @@ type ExperimentData struct {
 	// backbone's (ExtendVocab): the corpora are tokenized with it and every
 	// build extends its vocabulary with its new tokens.
 	ExtendedTokenizer string
+	// BackbonePrecision of every build ("" or fp32, or int8: `nrgraph
+	// build --backbone-precision`).
+	BackbonePrecision models.BackbonePrecision
 }
 
 // Run is one extension run of an experiment.
@@ -166,7 +169,7 @@ func (e experiment) scoreBackbone(ctx context.Context, runs []Run) (map[string]t
 
 // ensureBuild builds ext at seq once into its own directory.
 func (e experiment) ensureBuild(ext models.ExtensionConfig, seq int) (string, error) {
-	s := buildSettings{Model: e.modelHash, Extension: ext, Seq: seq}
+	s := e.buildSettings(ext, seq)
 	name, err := buildDirName(s)
 	if err != nil {
 		return "", err
@@ -184,12 +187,22 @@ func (e experiment) ensureBuild(ext models.ExtensionConfig, seq int) (string, er
 		return "", err
 	}
 	man, err := build.Build(build.BuildOptions{ModelDir: e.Model, Ext: ext, Opt: graph.DefaultAdamW(), Seq: seq, Out: dir, Log: e.Log,
-		ExtendedTokenizer: extTok})
+		ExtendedTokenizer: extTok, BackbonePrecision: e.BackbonePrecision})
 	if err != nil {
 		return "", err
 	}
 	fmt.Fprintf(e.Log, "  added %d parameters (%.1f%% of the backbone)\n", man.AddedParams, 100*float64(man.AddedParams)/float64(man.BackboneParams))
 	return dir, nil
+}
+
+// buildSettings key a build's directory; an fp32 backbone keeps the key
+// (and so the directory) it had before precisions existed.
+func (e experiment) buildSettings(ext models.ExtensionConfig, seq int) buildSettings {
+	s := buildSettings{Model: e.modelHash, Extension: ext, Seq: seq}
+	if e.BackbonePrecision == models.PrecisionInt8 {
+		s.BackbonePrecision = e.BackbonePrecision
+	}
+	return s
 }
 
 // PaperLR is the paper's learning rate per method (Section 4.1): 5e-5 for

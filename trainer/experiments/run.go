@@ -29,7 +29,7 @@ func (e experiment) run(ctx context.Context, r Run) (Outcome, error) {
 		return o, err
 	}
 	cfg := e.runConfig(r, o.BuildDir)
-	s := runSettings{Build: buildSettings{Model: e.modelHash, Extension: ext, Seq: r.Seq}, NewTrain: e.shards[e.Corpora.NewTrain].Hash,
+	s := runSettings{Build: e.buildSettings(ext, r.Seq), NewTrain: e.shards[e.Corpora.NewTrain].Hash,
 		P: r.P, LR: r.LR, Steps: r.Steps, Batch: r.Batch, Warmup: cfg.Warmup, Schedule: string(cfg.Schedule), MinLRRatio: cfg.MinLRRatio, DataOrder: string(cfg.DataOrder), Seed: r.Seed}
 	if r.P > 0 {
 		s.OrigTrain = e.shards[e.Corpora.OrigTrain].Hash

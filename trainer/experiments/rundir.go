@@ -26,6 +26,8 @@ type buildSettings struct {
 	Model     string                 `json:"model"`
 	Extension models.ExtensionConfig `json:"extension"`
 	Seq       int                    `json:"seq"`
+	// BackbonePrecision is set for int8 builds only.
+	BackbonePrecision models.BackbonePrecision `json:"backbone_precision,omitempty"`
 }
 
 // runSettings decide a run's result: the build, the data (content
