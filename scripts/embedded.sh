@@ -36,6 +36,9 @@ cp models/embedded/config.json "$WORK/model/config.json"
 if [ ! -f "$WORK/model/tokenizer.json" ]; then
   inputs=("$CORPORA/en_pretrain.jsonl")
   for lang in $TOKENIZER_LANGS; do inputs+=("$CORPORA/${lang}_train.jsonl"); done
+  for f in "${inputs[@]}"; do
+    [ -f "$f" ] || { echo "embedded.sh: $f missing: run \`make corpora\` (with de/da/hu: CORPORA_EXTRA_LANGS unset) or set TOKENIZER_LANGS" >&2; exit 1; }
+  done
   "$BIN" train-tokenizer --vocab 8192 --bytes-per-file 2000000 --out "$WORK/model/tokenizer.json" "${inputs[@]}"
 fi
 for set in en_pretrain en_heldout; do
