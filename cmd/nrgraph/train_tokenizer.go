@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nrgraph/nrgraph/data"
+	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
 
 func init() {
@@ -18,6 +19,7 @@ func runTrainTokenizer(args []string) error {
 	specials := fs.StringSlice("special", []string{"<s>", "</s>", "<pad>"}, "special tokens, given the first ids (BOS, EOS, PAD)")
 	field := fs.String("field", "text", "JSONL field holding the text")
 	out := fs.String("out", "tokenizer.json", "where to write tokenizer.json")
+	bytesPerFile := fs.Int64("bytes-per-file", 0, "balance the inputs: train on about this many bytes of text from each file, its documents (lines of .txt) evenly spaced (0: all of every file)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -25,8 +27,17 @@ func runTrainTokenizer(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("give text (.txt) or JSONL (.jsonl) files")
 	}
+	if *bytesPerFile < 0 {
+		return fmt.Errorf("--bytes-per-file %d: give a positive number of bytes, or 0 to train on all of every file", *bytesPerFile)
+	}
 	start := time.Now()
-	tok, err := data.TrainTokenizer(fs.Args(), *field, *vocab, *specials)
+	var tok *tokenizer.Tokenizer
+	var err error
+	if *bytesPerFile > 0 {
+		tok, err = data.TrainTokenizerBalanced(fs.Args(), *field, *vocab, *specials, *bytesPerFile)
+	} else {
+		tok, err = data.TrainTokenizer(fs.Args(), *field, *vocab, *specials)
+	}
 	if err != nil {
 		return err
 	}
