@@ -185,7 +185,9 @@ func toProto(g *graph.Graph, opts Options, sink *externalSink) (*onnxpb.ModelPro
 			gp.Input = append(gp.Input, valueInfo(v))
 		}
 	}
-	for _, n := range g.Nodes() {
+	// Only the nodes an output needs: ONNX Runtime runs unread nodes too
+	// (graph.LiveNodes says what that cost).
+	for _, n := range g.LiveNodes() {
 		np, err := nodeProto(n)
 		if err != nil {
 			return nil, err
