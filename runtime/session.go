@@ -118,6 +118,9 @@ func newSession(path string, model []byte, inputs, outputs []string, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	if opts.NoArena {
+		mmapThreshold.Do(func() { mmapEveryTensor(1 << 20) })
+	}
 	defer so.Destroy()
 	var s *ort.DynamicAdvancedSession
 	if path != "" {
@@ -189,7 +192,6 @@ func sessionOptions(opts Options) (*ort.SessionOptions, error) {
 		return nil, err
 	}
 	if opts.NoArena {
-		mmapThreshold.Do(func() { mmapEveryTensor(1 << 20) })
 		if err := so.SetCpuMemArena(false); err != nil {
 			so.Destroy()
 			return nil, err
