@@ -9,6 +9,15 @@ import (
 // scoring a build, by component, in bytes. It is arithmetic on the config
 // (no graph is built), so `nrgraph plan` answers before anything is
 // written; `make bench-scale` compares it with measured peaks.
+//
+// A training step peaks at one of two moments (traced with ONNX Runtime's
+// profiler and a liveness replay of its schedule at the mid and Gemma-2B
+// shapes): where the backward pass starts, with every held activation and
+// the LM head's held exp-logits alive and few gradients yet; or where it
+// ends, with every gradient alive — global-norm clipping needs them all
+// before the first update, as PyTorch's .grad does — beside the last
+// block's backward work and one weight's float32 cast. TrainPeak counts
+// the larger; Gemma-2B at seq 256 peaks at the end, mid at the start.
 type MemoryEstimate struct {
 	Seq        int `json:"seq"`
 	MicroBatch int `json:"micro_batch"`
@@ -26,14 +35,18 @@ type MemoryEstimate struct {
 	Activations          int64 `json:"activations"`
 	ActivationsRecompute int64 `json:"activations_recompute"`
 	Recompute            bool  `json:"recompute,omitempty"`
+	// Block: one block's activations, alive while the last block is
+	// differentiated (recomputed there with --recompute).
+	Block int64 `json:"block"`
 	// Logits: the LM head's held exp-logits for the backward (training)
 	// plus one vocabulary chunk's float32 weight and logits.
 	Logits int64 `json:"logits"`
 	// Transient: the largest per-use float32 cast of a frozen weight and
 	// the runtime's own footprint (ONNX Runtime, Go, allocator slack).
 	Transient int64 `json:"transient"`
-	// TrainPeak and ScorePeak sum what is alive at once; ScoreTokens is the
-	// scored window the scoring peak is for (batch 1).
+	// TrainPeak and ScorePeak: what is alive at once at the peak moment,
+	// plus allocator slack; ScoreTokens is the scored window the scoring
+	// peak is for (batch 1).
 	TrainPeak   int64 `json:"train_peak"`
 	ScoreTokens int   `json:"score_tokens"`
 	ScorePeak   int64 `json:"score_peak"`
@@ -43,6 +56,13 @@ type MemoryEstimate struct {
 // model: the ONNX Runtime library, Go and the allocators' slack (measured:
 // ~90 MB for the embedded 7M model's process).
 const runtimeBase = 90 << 20
+
+// arenaSlack is the share of the step's working memory (all but the
+// mapped weights and the trainer's state buffers) that ONNX Runtime's
+// arena holds beyond the live tensors: freed blocks it keeps and blocks
+// split for smaller requests. Measured as peak RSS minus the replayed
+// live peak: 25% at Gemma-2B seq 256 (575 of 2,293 MiB).
+const arenaSlack = 0.25
 
 // EstimateMemory predicts the memory of training c extended by ext at seq
 // x microBatch tokens per micro-batch, and of scoring scoreTokens tokens
@@ -76,36 +96,47 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	// scores and probabilities, 2·heads·seq per token.
 	perToken := 4*d + 3*q + 3*kv + d + 3*f + 3*h + d + 2*heads*int64(seq)
 	tokens := int64(seq * microBatch)
-	layer := 4 * tokens * perToken
-	e.Activations = int64(c.Layers) * layer
+	e.Block = 4 * tokens * perToken
+	e.Activations = int64(c.Layers) * e.Block
 	// Recomputing blocks holds each block's input, and the adapter's
 	// output where the L1 local loss reads it, plus one block's.
 	held := d
 	if ext.LocalLoss == LocalLossL1 && ext.usesAdapter() {
 		held += d
 	}
-	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + layer
+	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + e.Block
 	vocab := int64(ext.ExtendedVocab(c)) // vocabulary extension adds logits
 	rows := min(vocab, HeadChunkRows)
 	chunk := 4*rows*d + 2*4*tokens*rows
 	e.Logits = 4*tokens*vocab + chunk
 	e.Transient = 4*max(f*d, q*d) + runtimeBase
+	e.TrainPeak = e.trainPeak(e.Activations)
 
-	e.TrainPeak = e.FrozenWeights + e.Trainable + e.Optimizer + e.Gradients + e.Activations + e.Logits + e.Transient
 	st := int64(scoreTokens)
 	scoreChunk := 4*rows*d + 2*4*st*rows
 	// Scoring holds the trainable tensors as float32 inputs, no optimizer
 	// or gradients, and one block's activations at a time.
-	e.ScorePeak = e.FrozenWeights + e.Trainable + 4*st*perToken - 4*st*2*heads*int64(seq) + 4*2*heads*st*st + scoreChunk + e.Transient
+	work := 4*st*perToken - 4*st*2*heads*int64(seq) + 4*2*heads*st*st + scoreChunk + e.Transient - runtimeBase
+	e.ScorePeak = e.FrozenWeights + e.Trainable + runtimeBase + withSlack(work)
 	return e, nil
 }
+
+// trainPeak is the step's peak with acts held from the forward to the
+// backward pass: the larger of the backward pass's start and end.
+func (e MemoryEstimate) trainPeak(acts int64) int64 {
+	start := acts + e.Logits
+	end := e.Gradients + e.Block + e.Transient - runtimeBase
+	return e.FrozenWeights + e.Trainable + e.Optimizer + runtimeBase + withSlack(max(start, end))
+}
+
+func withSlack(work int64) int64 { return work + int64(arenaSlack*float64(work)) }
 
 // WithRecompute is the estimate for graphs built with --recompute: the
 // training peak counts ActivationsRecompute instead of Activations.
 func (e MemoryEstimate) WithRecompute() MemoryEstimate {
 	if !e.Recompute {
 		e.Recompute = true
-		e.TrainPeak += e.ActivationsRecompute - e.Activations
+		e.TrainPeak = e.trainPeak(e.ActivationsRecompute)
 	}
 	return e
 }
@@ -135,6 +166,7 @@ func (e MemoryEstimate) String() string {
 		{"gradients", e.Gradients},
 		{"activations per micro-batch", e.Activations},
 		{"  with --recompute", e.ActivationsRecompute},
+		{"  of which one block", e.Block},
 		{"logits (held + one head chunk)", e.Logits},
 		{"transient casts + runtime", e.Transient},
 	} {
