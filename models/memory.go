@@ -57,12 +57,13 @@ type MemoryEstimate struct {
 // ~90 MB for the embedded 7M model's process).
 const runtimeBase = 90 << 20
 
-// arenaSlack is the share of the step's working memory (all but the
-// mapped weights and the trainer's state buffers) that ONNX Runtime's
-// arena holds beyond the live tensors: freed blocks it keeps and blocks
-// split for smaller requests. Measured as peak RSS minus the replayed
-// live peak: 25% at Gemma-2B seq 256 (575 of 2,293 MiB).
-const arenaSlack = 0.25
+// allocSlack is the share of the step's working memory (all but the
+// mapped weights and the trainer's state buffers) that the process holds
+// beyond the tensors alive at the peak: malloc's heap below the 1 MB mmap
+// threshold, ONNX Runtime's per-node buffers, Go. Measured as peak RSS
+// minus the live peak of ORT's schedule replayed from its profile: 13% at
+// Gemma-2B seq 256 (283 of 2,117 MiB), about 30% at the mid shape.
+const allocSlack = 0.25
 
 // EstimateMemory predicts the memory of training c extended by ext at seq
 // x microBatch tokens per micro-batch, and of scoring scoreTokens tokens
@@ -129,7 +130,7 @@ func (e MemoryEstimate) trainPeak(acts int64) int64 {
 	return e.FrozenWeights + e.Trainable + e.Optimizer + runtimeBase + withSlack(max(start, end))
 }
 
-func withSlack(work int64) int64 { return work + int64(arenaSlack*float64(work)) }
+func withSlack(work int64) int64 { return work + int64(allocSlack*float64(work)) }
 
 // WithRecompute is the estimate for graphs built with --recompute: the
 // training peak counts ActivationsRecompute instead of Activations.
