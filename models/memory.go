@@ -12,9 +12,9 @@ import (
 //
 // A training step peaks at one of two moments (traced with ONNX Runtime's
 // profiler and a liveness replay of its schedule at the mid and Gemma-2B
-// shapes): where the backward pass starts, with every held activation and
-// the LM head's held exp-logits alive and few gradients yet; or where it
-// ends, with every gradient alive — global-norm clipping needs them all
+// shapes): where the backward pass starts, with every held activation
+// and one LM head chunk's recomputed logits alive and few gradients yet;
+// or where it ends, with every gradient alive — global-norm clipping needs them all
 // before the first update, as PyTorch's .grad does — beside the last
 // block's backward work and one weight's float32 cast. TrainPeak counts
 // the larger; Gemma-2B at seq 256 peaks at the end, mid at the start.
@@ -38,8 +38,9 @@ type MemoryEstimate struct {
 	// Block: one block's activations, alive while the last block is
 	// differentiated (recomputed there with --recompute).
 	Block int64 `json:"block"`
-	// Logits: the LM head's held exp-logits for the backward (training)
-	// plus one vocabulary chunk's float32 weight and logits.
+	// Logits: one vocabulary chunk's float32 weight, logits and their exp
+	// and gradient (the backward recomputes each chunk's logits,
+	// models/head.go).
 	Logits int64 `json:"logits"`
 	// Transient: the largest per-use float32 cast of a frozen weight and
 	// the runtime's own footprint (ONNX Runtime, Go, allocator slack).
@@ -116,8 +117,7 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + e.Block
 	vocab := int64(ext.ExtendedVocab(c)) // vocabulary extension adds logits
 	rows := min(vocab, HeadChunkRows)
-	chunk := 4*rows*d + 2*4*tokens*rows
-	e.Logits = 4*tokens*vocab + chunk
+	e.Logits = 4*rows*d + 3*4*tokens*rows
 	e.Transient = 4*max(f*d, q*d) + runtimeBase
 	e.TrainPeak = e.trainPeak(e.Activations)
 
