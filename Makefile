@@ -72,7 +72,8 @@ bench: ort bench-deps
 # at seq 256 x micro-batch 1 and scoring, each with wall time and peak RSS.
 # Needs ~15 GB of free memory; run it alone. -torch adds the same step in
 # PyTorch (make bench-deps; at Gemma-2B it takes over an hour on a CPU
-# without fast bf16, so use it with -shape mid).
+# without fast bf16: use -shape mid, or -torch-layers N for N of the 18
+# blocks, and extrapolate per block).
 SCALE_FLAGS ?= -shape gemma-2b
 bench-scale: ort build
 	$(GO) build -o bin/nrgraph-scale ./bench/scale && bin/nrgraph-scale $(SCALE_FLAGS)

@@ -213,6 +213,8 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--gemma-config", default="", help="an HF GemmaForCausalLM config.json: frozen bf16 backbone of that "
                     "shape (random), fp32 adapters at 20%% capacity, AdamW, bf16 autocast (make bench-scale)")
+    ap.add_argument("--gemma-layers", type=int, default=0, help="with --gemma-config: keep only this many blocks "
+                    "(to measure how PyTorch's peak grows per block where the whole model is too slow)")
     ap.add_argument("--train-only", action="store_true", help="time the training step only")
     ap.add_argument("--bf16-autocast", action="store_true", help="frozen backbone stored in bf16, fp32 adapters "
                     "(master weights), forward under torch.autocast('cpu', dtype=torch.bfloat16): what a PyTorch user runs")
@@ -228,6 +230,8 @@ def main():
             cfg = json.load(f)
         P, L, d = gemma_backbone_params(cfg), cfg["num_hidden_layers"], cfg["hidden_size"]
         hidden = args.adapter_hidden or max(1, round((0.2 * P / L - d - 1) / (3 * d)))
+        if args.gemma_layers:  # fewer blocks of the same shape (adapters sized for the full model)
+            cfg["num_hidden_layers"] = args.gemma_layers
         model = GemmaModel(cfg, hidden, args.seq)
         V, args.d, args.layers = cfg["vocab_size"], d, L
     else:

@@ -31,7 +31,8 @@ type compositeRule func(c *composite, y, gy *Value, need []bool) []*Value
 // compositeTable holds the rule of each composite, as vjpTable does for
 // single ops.
 var compositeTable = map[string]compositeRule{
-	"SiLU": siluVJP,
+	"SiLU":     siluVJP,
+	"GELUTanh": geluTanhVJP,
 }
 
 // CompositeOps lists the composites: functions emitted as several ops but

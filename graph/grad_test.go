@@ -176,6 +176,12 @@ func gradCases() []gradCase {
 			s := silu.Producer.Inputs[1]
 			return graph.Add(silu, graph.Mul(s, s))
 		}},
+		// The tanh GELU composite's rule, its output also read by a product
+		// (as the GeGLU's up projection reads it).
+		{name: "GELUTanh", op: "GELUTanh", ins: []inSpec{f64(2, 3), f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {
+			gelu := graph.GELUTanh(graph.Mul(in[0], graph.ScalarLike(in[0], 2)))
+			return graph.Mul(gelu, graph.Add(in[1], gelu))
+		}},
 		// x*sigmoid(x) written out by hand is no composite: it goes through
 		// the Mul and Sigmoid rules, with the sigmoid recomputed.
 		{name: "SigmoidTimesInput", op: "Sigmoid", ins: []inSpec{f64(2, 3)}, build: func(in []*graph.Value) *graph.Value {

@@ -234,8 +234,13 @@ func callerOutsideGraph() string {
 func (g *Graph) newValue(name string, dt DType, shape Shape) *Value {
 	v := &Value{g: g, id: len(g.values), DType: dt, Shape: shape}
 	if name == "" {
+		// A file read back may already use "v<id>" for another value (an
+		// export leaves out unread nodes, graph.LiveNodes, so ids shift).
 		v.autoName = true
 		name = fmt.Sprintf("v%d", v.id)
+		for i := 0; g.names[name] != nil; i++ {
+			name = fmt.Sprintf("v%d_%d", v.id, i)
+		}
 	}
 	if _, dup := g.names[name]; dup {
 		fail("", "", "duplicate tensor name %q", name)

@@ -377,9 +377,7 @@ func Activation(name Act, x *graph.Value) *graph.Value {
 		erf := graph.Cast(graph.Erf(graph.Cast(graph.Mul(x, graph.ScalarLike(x, 1/math.Sqrt2)), graph.Float32)), x.DType)
 		return graph.Mul(graph.Mul(graph.ScalarLike(x, 0.5), x), graph.Add(graph.ScalarLike(x, 1), erf))
 	case ActGELUTanh:
-		inner := graph.Mul(graph.ScalarLike(x, math.Sqrt(2/math.Pi)),
-			graph.Add(x, graph.Mul(graph.ScalarLike(x, 0.044715), graph.Mul(x, graph.Mul(x, x)))))
-		return graph.Mul(graph.Mul(graph.ScalarLike(x, 0.5), x), graph.Add(graph.ScalarLike(x, 1), graph.Tanh(inner)))
+		return graph.GELUTanh(x)
 	}
 	panic(&graph.Error{Op: "Activation", Err: fmt.Errorf("unknown activation %q", name)})
 }

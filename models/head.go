@@ -105,22 +105,12 @@ func (f *Forward) targetScores(targets *graph.Value, withMax bool) (logp, isMax 
 	flat := graph.Reshape(h, -1, d)       // [T, d]
 	ids := graph.Reshape(targets, -1, 1)  // [T, 1]
 	var target, shift, total *graph.Value // [T, 1]
-	for k, w := range f.head.weights {
-		rows := w.Shape[0].MustStatic()
-		x := flat
+	for k := range f.head.weights {
+		var after *graph.Value
 		if k > 0 {
-			after := graph.StopGradient(graph.Mul(graph.ScalarLike(total, 0), graph.Add(total, target)))
-			x = graph.Add(flat, after)
+			after = graph.StopGradient(graph.Mul(graph.ScalarLike(total, 0), graph.Add(total, target)))
 		}
-		logits := graph.Gemm(x, w, nil, graph.GemmOptions{TransB: true}) // [T, rows]
-		if f.head.softcap > 0 {
-			logits = softcap(logits, f.head.softcap)
-		}
-		m := graph.StopGradient(graph.ReduceMax(logits, []int{-1}, true))
-		sum := graph.ReduceSum(graph.Exp(graph.Sub(logits, m)), []int{-1}, true)
-		local := graph.Sub(ids, graph.ScalarLike(ids, float64(f.head.offsets[k])))
-		idx := graph.Clip(local, graph.ScalarLike(ids, 0), graph.ScalarLike(ids, float64(rows-1)))
-		t := graph.GatherElements(logits, idx, 1)
+		t, m, sum, idx, local := f.head.chunk(k, flat, after, ids)
 		if k == 0 {
 			target, shift, total = t, m, sum
 			continue
@@ -137,4 +127,38 @@ func (f *Forward) targetScores(targets *graph.Value, withMax bool) (logp, isMax 
 		isMax = graph.ReshapeLike(graph.Not(graph.Less(target, shift)), shape, targets)
 	}
 	return logp, isMax
+}
+
+// chunk computes, for vocabulary chunk k, each token's target logit t
+// (whatever chunk holds the target: idx is its clipped row in chunk k,
+// local the unclipped one), the chunk's max m and Σ exp(logits - m), all
+// [T, 1], from flat [T, d] (+ after, the ordering dependency).
+//
+// The chunk is a Recompute segment: its backward pass recomputes the
+// chunk's logits from flat instead of holding them. Exp's rule reads its
+// output, so each chunk's [T, rows] float32 exp stayed alive from the
+// forward to the backward pass: the whole vocabulary's worth, 268 MB for
+// 256 tokens of Gemma's 262,144 (1 GB at seq 1024), for the cost of one
+// more head product in the backward pass. The three results leave the
+// segment as one [T, 3] tensor (a segment has one output) so that no
+// reader outside it holds the logits.
+func (c *chunkedHead) chunk(k int, flat, after, ids *graph.Value) (t, m, sum, idx, local *graph.Value) {
+	w := c.weights[k]
+	rows := w.Shape[0].MustStatic()
+	local = graph.Sub(ids, graph.ScalarLike(ids, float64(c.offsets[k])))
+	idx = graph.Clip(local, graph.ScalarLike(ids, 0), graph.ScalarLike(ids, float64(rows-1)))
+	packed := graph.Recompute(flat, func(x *graph.Value) *graph.Value {
+		if after != nil {
+			x = graph.Add(x, after)
+		}
+		logits := graph.Gemm(x, w, nil, graph.GemmOptions{TransB: true}) // [T, rows]
+		if c.softcap > 0 {
+			logits = softcap(logits, c.softcap)
+		}
+		m := graph.StopGradient(graph.ReduceMax(logits, []int{-1}, true))
+		sum := graph.ReduceSum(graph.Exp(graph.Sub(logits, m)), []int{-1}, true)
+		return graph.Concat(1, graph.GatherElements(logits, idx, 1), m, sum)
+	})
+	parts := graph.Split(packed, 1, 1, 1, 1)
+	return parts[0], parts[1], parts[2], idx, local
 }

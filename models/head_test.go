@@ -97,3 +97,43 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// TestChunkedHeadRecomputesLogits: the chunked head's backward pass reads
+// no forward value of [tokens, rows] (a chunk's logits or their exp): it
+// recomputes each chunk's logits, so at most one chunk's are alive.
+func TestChunkedHeadRecomputesLogits(t *testing.T) {
+	c := tinyConfigs()["llama-tied"]
+	w, _ := randomCheckpoint(c, 5, true)
+	ext, _ := DefaultExtension(NeutralResidues)
+	g, _, err := BuildTrainGraph(Model{Config: c, Weights: w, Ext: ext, HeadChunkRows: 7}, graph.DefaultAdamW(), GradientsOnly)
+	require.NoError(t, err)
+	var loss *graph.Value
+	for _, o := range g.Outputs() {
+		if o.Name() == graph.LossOutput {
+			loss = o
+		}
+	}
+	require.NotNil(t, loss)
+	chunkWide := func(v *graph.Value) bool {
+		if v == nil || v.Rank() != 2 {
+			return false
+		}
+		rows, ok := v.Shape[1].Size()
+		return ok && rows == 7 // the full chunks
+	}
+	recomputedProducts := 0
+	for _, n := range g.LiveNodes() {
+		if n.ID <= loss.Producer.ID {
+			continue
+		}
+		for _, in := range n.Inputs {
+			if chunkWide(in) && in.Producer != nil && in.Producer.ID < loss.Producer.ID {
+				t.Errorf("backward node %s (%s) reads the forward %s (%s)", n.Name, n.Op, in, in.Producer.Op)
+			}
+		}
+		if n.Op == "Gemm" && chunkWide(n.Outputs[0]) {
+			recomputedProducts++
+		}
+	}
+	assert.Equal(t, c.Vocab/7, recomputedProducts, "one recomputed product per full chunk")
+}

@@ -9,6 +9,15 @@ import (
 // scoring a build, by component, in bytes. It is arithmetic on the config
 // (no graph is built), so `nrgraph plan` answers before anything is
 // written; `make bench-scale` compares it with measured peaks.
+//
+// A training step peaks at one of two moments (traced with ONNX Runtime's
+// profiler and a liveness replay of its schedule at the mid and Gemma-2B
+// shapes): where the backward pass starts, with every held activation
+// and one LM head chunk's recomputed logits alive and few gradients yet;
+// or where it ends, with every gradient alive — global-norm clipping needs them all
+// before the first update, as PyTorch's .grad does — beside the last
+// block's backward work and one weight's float32 cast. TrainPeak counts
+// the larger; Gemma-2B at seq 256 peaks at the end, mid at the start.
 type MemoryEstimate struct {
 	Seq        int `json:"seq"`
 	MicroBatch int `json:"micro_batch"`
@@ -26,23 +35,36 @@ type MemoryEstimate struct {
 	Activations          int64 `json:"activations"`
 	ActivationsRecompute int64 `json:"activations_recompute"`
 	Recompute            bool  `json:"recompute,omitempty"`
-	// Logits: the LM head's held exp-logits for the backward (training)
-	// plus one vocabulary chunk's float32 weight and logits.
+	// Block: one block's activations, alive while the last block is
+	// differentiated (recomputed there with --recompute).
+	Block int64 `json:"block"`
+	// Logits: one vocabulary chunk's float32 weight, logits and their exp
+	// and gradient (the backward recomputes each chunk's logits,
+	// models/head.go).
 	Logits int64 `json:"logits"`
 	// Transient: the largest per-use float32 cast of a frozen weight and
 	// the runtime's own footprint (ONNX Runtime, Go, allocator slack).
 	Transient int64 `json:"transient"`
-	// TrainPeak and ScorePeak sum what is alive at once; ScoreTokens is the
-	// scored window the scoring peak is for (batch 1).
+	// TrainPeak and ScorePeak: what is alive at once at the peak moment,
+	// plus allocator slack; ScoreTokens is the scored window the scoring
+	// peak is for (batch 1).
 	TrainPeak   int64 `json:"train_peak"`
 	ScoreTokens int   `json:"score_tokens"`
 	ScorePeak   int64 `json:"score_peak"`
 }
 
 // runtimeBase is what a training or scoring process holds besides the
-// model: the ONNX Runtime library, Go and the allocators' slack (measured:
-// ~90 MB for the embedded 7M model's process).
-const runtimeBase = 90 << 20
+// model: the ONNX Runtime library, Go and malloc's heap (fitted to the
+// embedded 7M model's step, 230 MiB measured, whose own tensors are few).
+const runtimeBase = 110 << 20
+
+// allocSlack is the share of the step's working memory (all but the
+// mapped weights and the trainer's state buffers) that the process holds
+// beyond the tensors alive at the peak: malloc's heap below the 1 MB mmap
+// threshold, ONNX Runtime's per-node buffers, Go. Measured as peak RSS
+// minus the live peak of ORT's schedule replayed from its profile: 13% at
+// Gemma-2B seq 256 (283 of 2,117 MiB), about 30% at the mid shape.
+const allocSlack = 0.25
 
 // EstimateMemory predicts the memory of training c extended by ext at seq
 // x microBatch tokens per micro-batch, and of scoring scoreTokens tokens
@@ -69,43 +91,64 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	if ext.Method == LoRA {
 		h = 3 * int64(x.Rank)
 	}
-	// Floats one block holds for its backward per token: residual and norm
-	// outputs (4d), the projections and their RoPE'd copies (2q + 3kv),
-	// attention context and output (q + d), the GLU's gate, up and product
-	// (3f), the adapter's (3h) and its output (d); plus the attention
-	// scores and probabilities, 2·heads·seq per token.
-	perToken := 4*d + 3*q + 3*kv + d + 3*f + 3*h + d + 2*heads*int64(seq)
+	// Floats one block holds for its backward per token. A frozen
+	// projection's rule needs only its weight (the gradient of its input),
+	// not its input: what stays are the two norms' inputs and outputs (4d),
+	// the RoPE'd query and key and the value (q + 2kv), the attention
+	// probabilities (heads·seq), the GLU's gate and up (2f; the activation
+	// and product are recomputed), the adapter's three (3h) and its output
+	// (d). Trained projections (finetuning, LoRA) hold their inputs too:
+	// the attention context and the GLU product (q + f). Counting every
+	// intermediate instead overestimated the held-activations step at seq
+	// 1024 by 22-31% (mid and Gemma-2B shapes).
+	perToken := 4*d + q + 2*kv + heads*int64(seq) + 2*f + 3*h + d
+	if ext.Method == Finetune || ext.Method == LoRA {
+		perToken += q + f
+	}
 	tokens := int64(seq * microBatch)
-	layer := 4 * tokens * perToken
-	e.Activations = int64(c.Layers) * layer
+	e.Block = 4 * tokens * perToken
+	e.Activations = int64(c.Layers) * e.Block
 	// Recomputing blocks holds each block's input, and the adapter's
 	// output where the L1 local loss reads it, plus one block's.
 	held := d
 	if ext.LocalLoss == LocalLossL1 && ext.usesAdapter() {
 		held += d
 	}
-	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + layer
+	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + e.Block
 	vocab := int64(ext.ExtendedVocab(c)) // vocabulary extension adds logits
 	rows := min(vocab, HeadChunkRows)
-	chunk := 4*rows*d + 2*4*tokens*rows
-	e.Logits = 4*tokens*vocab + chunk
+	e.Logits = 4*rows*d + 3*4*tokens*rows
 	e.Transient = 4*max(f*d, q*d) + runtimeBase
+	e.TrainPeak = e.trainPeak(e.Activations)
 
-	e.TrainPeak = e.FrozenWeights + e.Trainable + e.Optimizer + e.Gradients + e.Activations + e.Logits + e.Transient
 	st := int64(scoreTokens)
 	scoreChunk := 4*rows*d + 2*4*st*rows
 	// Scoring holds the trainable tensors as float32 inputs, no optimizer
-	// or gradients, and one block's activations at a time.
-	e.ScorePeak = e.FrozenWeights + e.Trainable + 4*st*perToken - 4*st*2*heads*int64(seq) + 4*2*heads*st*st + scoreChunk + e.Transient
+	// or gradients, and one block's forward at a time: its residual and
+	// norm values (6d), projections (2q + 2kv), the GLU's gate, up and
+	// product (3f) and the adapter's (3h), the attention scores and
+	// probabilities (2·heads·tokens per token).
+	work := 4*st*(6*d+2*q+2*kv+3*f+3*h) + 4*2*heads*st*st + scoreChunk + e.Transient - runtimeBase
+	e.ScorePeak = e.FrozenWeights + e.Trainable + runtimeBase + work
 	return e, nil
 }
+
+// trainPeak is the step's peak with acts held from the forward to the
+// backward pass: the larger of the backward pass's start and end.
+func (e MemoryEstimate) trainPeak(acts int64) int64 {
+	start := acts + e.Logits
+	end := e.Gradients + e.Block + e.Transient - runtimeBase
+	return e.FrozenWeights + e.Trainable + e.Optimizer + runtimeBase + withSlack(max(start, end))
+}
+
+func withSlack(work int64) int64 { return work + int64(allocSlack*float64(work)) }
 
 // WithRecompute is the estimate for graphs built with --recompute: the
 // training peak counts ActivationsRecompute instead of Activations.
 func (e MemoryEstimate) WithRecompute() MemoryEstimate {
 	if !e.Recompute {
 		e.Recompute = true
-		e.TrainPeak += e.ActivationsRecompute - e.Activations
+		e.TrainPeak = e.trainPeak(e.ActivationsRecompute)
 	}
 	return e
 }
@@ -135,6 +178,7 @@ func (e MemoryEstimate) String() string {
 		{"gradients", e.Gradients},
 		{"activations per micro-batch", e.Activations},
 		{"  with --recompute", e.ActivationsRecompute},
+		{"  of which one block", e.Block},
 		{"logits (held + one head chunk)", e.Logits},
 		{"transient casts + runtime", e.Transient},
 	} {

@@ -50,7 +50,7 @@ func openSession(dir, file string, io build.GraphIO, cfg RunConfig, device int) 
 	if err != nil {
 		return nil, err
 	}
-	s, err := runtime.Open(filepath.Join(dir, file), io.Inputs, io.Outputs, runtime.Options{Threads: cfg.Threads, Provider: p, DeviceID: device})
+	s, err := runtime.Open(filepath.Join(dir, file), io.Inputs, io.Outputs, runtime.Options{Threads: cfg.Threads, Provider: p, DeviceID: device, NoArena: true})
 	if err != nil {
 		return nil, err
 	}
