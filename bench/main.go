@@ -486,7 +486,7 @@ func prepare(g *graph.Graph, e *models.Extended, dir, file string) (*job, error)
 
 // time runs the job's graph and returns tokens/s.
 func (j *job) time(threads, steps int) (float64, error) {
-	s, err := runtime.Open(j.path, j.names, j.outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_NO_ARENA") != "",
+	s, err := runtime.Open(j.path, j.names, j.outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_ARENA") == "off",
 		ProfilePrefix: profilePrefix(j.file), OptimizedModelPath: optimizedPath(j.file), Config: ortConfig()})
 	if err != nil {
 		return 0, err

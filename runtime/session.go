@@ -61,8 +61,10 @@ type Options struct {
 	// grew to and splits them for smaller requests: a Gemma-2B training
 	// step (seq 256) peaked at 13,529 MiB with it and 13,099 MiB without,
 	// the same loss. With glibc's default, rising mmap threshold instead,
-	// no arena measured higher than the arena on small models. The
-	// trainer and the scorer open their sessions this way.
+	// no arena measured higher than the arena on small models. Small
+	// models pay for it in speed (half the training rate at d=512/L=8),
+	// so the trainer and the scorer set it only for large builds
+	// (build.Manifest.LeanMemory).
 	NoArena bool
 	// MemPattern enables ORT's memory-pattern pre-allocation. Off by
 	// default: after the first run it allocates the whole planned pattern

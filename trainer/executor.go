@@ -45,12 +45,12 @@ type session struct {
 
 // openSession opens a graph of the build on cfg's provider; device is the
 // GPU (the rank's rank on its machine).
-func openSession(dir, file string, io build.GraphIO, cfg RunConfig, device int) (*session, error) {
+func openSession(dir, file string, io build.GraphIO, cfg RunConfig, device int, lean bool) (*session, error) {
 	p, err := runtime.ParseProvider(cfg.Provider)
 	if err != nil {
 		return nil, err
 	}
-	s, err := runtime.Open(filepath.Join(dir, file), io.Inputs, io.Outputs, runtime.Options{Threads: cfg.Threads, Provider: p, DeviceID: device, NoArena: true})
+	s, err := runtime.Open(filepath.Join(dir, file), io.Inputs, io.Outputs, runtime.Options{Threads: cfg.Threads, Provider: p, DeviceID: device, NoArena: lean})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func newExecutorMode(cfg RunConfig, m *build.Manifest, state *stateTensors, comm
 	}
 	if fusedOK && e.micro == 1 && comm.Size() == 1 {
 		e.batch = e.data.Batch
-		if e.fused, err = openSession(cfg.Build, build.StepGraph, m.Graphs["train_step"], cfg, comm.LocalRank()); err != nil {
+		if e.fused, err = openSession(cfg.Build, build.StepGraph, m.Graphs["train_step"], cfg, comm.LocalRank(), m.LeanMemory()); err != nil {
 			e.close()
 			return nil, err
 		}
@@ -125,11 +125,11 @@ func newExecutorMode(cfg RunConfig, m *build.Manifest, state *stateTensors, comm
 		e.close()
 		return nil, err
 	}
-	if e.grad, err = openSession(cfg.Build, build.GradGraph, m.Graphs["train_grad"], cfg, comm.LocalRank()); err != nil {
+	if e.grad, err = openSession(cfg.Build, build.GradGraph, m.Graphs["train_grad"], cfg, comm.LocalRank(), m.LeanMemory()); err != nil {
 		e.close()
 		return nil, err
 	}
-	if e.apply, err = openSession(cfg.Build, build.ApplyGraph, m.Graphs["train_apply"], cfg, comm.LocalRank()); err != nil {
+	if e.apply, err = openSession(cfg.Build, build.ApplyGraph, m.Graphs["train_apply"], cfg, comm.LocalRank(), m.LeanMemory()); err != nil {
 		e.close()
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func newEvaluator(cfg RunConfig, m *build.Manifest, state *stateTensors, sets ma
 	var err error
 	io := m.Graphs["score"]
 	io.Outputs = []string{models.TargetLogProbs_} // only the log-probs are needed here
-	if ev.sess, err = openSession(cfg.Build, build.ScoreGraph, io, cfg, 0); err != nil {
+	if ev.sess, err = openSession(cfg.Build, build.ScoreGraph, io, cfg, 0, m.LeanMemory()); err != nil {
 		ev.close()
 		return nil, err
 	}

@@ -83,12 +83,12 @@ func OpenScorer(buildDir string, tok tokenizer.Encoder, o ScorerOptions) (*Score
 	}
 	io := man.Graphs["score"]
 	outputs := []string{models.TargetLogProbs_, models.TargetIsArgmax}
-	sess, err := runtime.Open(filepath.Join(buildDir, build.ScoreGraph), io.Inputs, outputs, runtime.Options{Threads: o.Threads, Provider: p, NoArena: true})
+	sess, err := runtime.Open(filepath.Join(buildDir, build.ScoreGraph), io.Inputs, outputs, runtime.Options{Threads: o.Threads, Provider: p, NoArena: man.LeanMemory()})
 	if err != nil {
 		return nil, err
 	}
 	s := &Scorer{man: man, paramsFile: paramsFile, sess: sess, params: map[string]*runtime.Tensor{}, tok: tok, maxLen: o.MaxLen, maxRows: o.MaxRows, BOS: o.BOS,
-		packed: packedScorer{buildDir: buildDir, opts: runtime.Options{Threads: o.Threads, Provider: p, NoArena: true}, off: o.Unpacked}}
+		packed: packedScorer{buildDir: buildDir, opts: runtime.Options{Threads: o.Threads, Provider: p, NoArena: man.LeanMemory()}, off: o.Unpacked}}
 	if s.maxLen <= 0 {
 		s.maxLen = man.Config.MaxPositions
 	}

@@ -134,3 +134,28 @@ func (m *Manifest) ParamNames() []string {
 	}
 	return names
 }
+
+// leanMemoryFrom is the estimated training peak from which sessions run
+// without ONNX Runtime's memory arena (runtime.Options.NoArena). Measured
+// on 2026-11-30 (2-core AMD EPYC, bench -one nrgraph:512:8:2, 3 alternating
+// rounds): at d=512/L=8 (a 1.2 GB step) the arena off halved training
+// speed (790-854 -> 384-412 tokens/s), cut scoring by 30-50% and raised
+// peak RSS (1,164 -> 1,180-1,273 MB): every large tensor is mmap'ed and
+// page-faulted anew each step. At the Gemma-2B shape it is what brings the
+// step under 14 GB (13,529 -> 13,099 MiB), where a step's large matrix
+// products dwarf the page faults. 4 GiB sits between the two.
+const leanMemoryFrom = 4 << 30
+
+// LeanMemory says whether this build's sessions should return dead
+// tensors' memory to the kernel (no arena) rather than keep it for speed:
+// true for builds whose estimated training step needs leanMemoryFrom or
+// more. NRGRAPH_ARENA=on or off overrides it.
+func (m *Manifest) LeanMemory() bool {
+	switch os.Getenv("NRGRAPH_ARENA") {
+	case "on":
+		return false
+	case "off":
+		return true
+	}
+	return m.Memory != nil && m.Memory.TrainPeak >= leanMemoryFrom
+}
