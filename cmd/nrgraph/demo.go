@@ -6,7 +6,6 @@ import (
 	"os/signal"
 
 	"github.com/nrgraph/nrgraph/models"
-	"github.com/nrgraph/nrgraph/models/tokenizer"
 	"github.com/nrgraph/nrgraph/trainer/experiments"
 )
 
@@ -26,15 +25,14 @@ func runDemo(args []string) error {
 	// 1,024 spread windows per set: whole sets (1.65M tokens per model)
 	// would make scoring most of the demo's time; repro scores them whole.
 	fs.Int64Var(&o.HeldOutTokens, "heldout-tokens", 131072, "score this many tokens per held-out set, as evenly spaced windows (0: the whole sets)")
-	fs.IntVar(&o.ExtendVocab, "extend-vocab", 0, "extend the vocabulary by N French tokens learned on fr_train (as nrgraph build --extend-vocab)")
-	o.ExtendScope = tokenizer.ExtendNonASCII
-	enumVar(fs, &o.ExtendScope, "extend-vocab-scope", tokenizer.ExtendScopes, "which merges --extend-vocab may learn: non-ascii or all (see nrgraph build)")
+	vocab := vocabExtensionFlags(fs, "French tokens learned on fr_train")
 	o.BackbonePrecision = models.PrecisionFP32
 	enumVar(fs, &o.BackbonePrecision, "backbone-precision", models.BackbonePrecisions, "frozen projections: fp32 or int8 (nrgraph build --backbone-precision)")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	o.ExtendVocab, o.ExtendScope = vocab.tokens, vocab.scope
 	o.Corpora = experiments.DemoCorpora(*corpora)
 	if err := initRuntime(*ortLib); err != nil {
 		return err

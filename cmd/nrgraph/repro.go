@@ -88,7 +88,7 @@ func runRepro(args []string) error {
 	fs.Int64Var(&d.HeldOutTokens, "heldout-tokens", 0, "score this many tokens per held-out set, as evenly spaced windows (0: the whole sets)")
 	steps := fs.Int("steps", 300, "training steps per run (same budget for every method)")
 	lrScale := fs.Float64("lr-scale", 1, "multiply the paper's learning rates (5e-5 finetune/LoRA, 2e-4 adapters/NR)")
-	vocab := vocabExtensionFlags(fs)
+	vocab := vocabExtensionFlags(fs, "new-language tokens learned on --new-train, in every run")
 	ablations := fs.Bool("ablations", false, "run the ablations (gate/loss, init, α, capacity on neutral residues) instead of Table 2")
 	ortLib := fs.String("ort-lib", "", "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
@@ -193,9 +193,11 @@ type vocabExtension struct {
 	scope  tokenizer.ExtendScope
 }
 
-func vocabExtensionFlags(fs *pflag.FlagSet) *vocabExtension {
+// vocabExtensionFlags registers --extend-vocab and --extend-vocab-scope
+// (repro's and demo's); learnedOn says which text the tokens come from.
+func vocabExtensionFlags(fs *pflag.FlagSet, learnedOn string) *vocabExtension {
 	v := &vocabExtension{scope: tokenizer.ExtendNonASCII}
-	fs.IntVar(&v.tokens, "extend-vocab", 0, "extend the vocabulary by N new-language tokens learned on --new-train (as nrgraph build --extend-vocab) in every run")
+	fs.IntVar(&v.tokens, "extend-vocab", 0, "extend the vocabulary by N "+learnedOn+" (as nrgraph build --extend-vocab)")
 	enumVar(fs, &v.scope, "extend-vocab-scope", tokenizer.ExtendScopes, "which merges --extend-vocab may learn: non-ascii or all (see nrgraph build)")
 	return v
 }
