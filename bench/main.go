@@ -387,6 +387,12 @@ func measure(spec string, steps int) (result, error) {
 func prepareGraphs(c models.Config, precision models.BackbonePrecision, dir string, scoring bool) (step, score *job, err error) {
 	ext, _ := models.DefaultExtension(models.NeutralResidues)
 	m := models.Model{Config: c, Weights: models.RandomWeights(c, 1, 0.02), Ext: ext, BackbonePrecision: precision}
+	if precision == models.PrecisionInt8 {
+		if m.Int8File, err = models.CreateInt8File(filepath.Join(dir, "backbone.int8.data")); err != nil {
+			return nil, nil, err
+		}
+		defer m.Int8File.Close()
+	}
 	g, e, err := models.BuildTrainGraph(m, graph.DefaultAdamW(), models.FusedStep)
 	if err != nil {
 		return nil, nil, err

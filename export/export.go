@@ -293,7 +293,11 @@ func tensorProto(name string, d *graph.Data) (*onnxpb.TensorProto, error) {
 func initializerProto(v *graph.Value, opts Options, sink *externalSink, inlineBytes *int64) (*onnxpb.TensorProto, error) {
 	d := v.Init
 	size := d.NumBytes()
-	external := sink != nil && opts.ExternalThreshold >= 0 && (size >= opts.ExternalThreshold || *inlineBytes+size > protobufLimit/2)
+	// A region of a file already inside the model's directory (a build's
+	// shared int8 weights) is referenced whatever its size: inlining it
+	// would store its bytes twice.
+	external := sink != nil && opts.ExternalThreshold >= 0 &&
+		(size >= opts.ExternalThreshold || *inlineBytes+size > protobufLimit/2 || d.File != nil && sink.inside(d.File.Path))
 	if !external {
 		*inlineBytes += size
 		return tensorProto(v.Name(), d)
@@ -331,14 +335,31 @@ func initializerProto(v *graph.Value, opts Options, sink *externalSink, inlineBy
 	return t, nil
 }
 
-func (s *externalSink) locate(path string) string {
+// relative is path relative to the model's directory, if it lies inside it.
+func (s *externalSink) relative(path string) (string, bool) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
 	modelAbs, _ := filepath.Abs(s.modelDir)
 	if rel, err := filepath.Rel(modelAbs, abs); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
+		return filepath.ToSlash(rel), true
+	}
+	return "", false
+}
+
+func (s *externalSink) inside(path string) bool {
+	_, ok := s.relative(path)
+	return ok
+}
+
+func (s *externalSink) locate(path string) string {
+	if rel, ok := s.relative(path); ok {
+		return rel
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
 	}
 	// Distinct names for distinct targets: a short hash of the full path.
 	link := fmt.Sprintf("weights/%s-%08x", filepath.Base(abs), fnv32(abs))

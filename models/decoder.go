@@ -62,6 +62,9 @@ type ForwardOptions struct {
 	// BackbonePrecision int8 runs the blocks' frozen projections as int8
 	// products (int8.go); "" or fp32 leaves them in ComputeDType.
 	BackbonePrecision BackbonePrecision
+	// Int8File, when set, holds the int8 weights shared by every graph of
+	// a build; nil quantises into each graph's own initializers.
+	Int8File *Int8File
 }
 
 // Extension is how extension methods enter the backbone without the

@@ -83,7 +83,14 @@ func (b *builder) quantizedLinear(x *graph.Value, name string) *graph.Value {
 	if len(src.Dims) != 2 {
 		panic(&graph.Error{Op: "Linear", Node: name, Err: fmt.Errorf("int8 weights must be matrices, got %v", src.Dims)})
 	}
-	q, scales := QuantizeRows(src)
+	var q, scales *graph.Data
+	if b.opts.Int8File != nil {
+		if q, scales, err = b.opts.Int8File.Quantized(name, src); err != nil {
+			panic(&graph.Error{Op: "Weights", Node: name, Err: err})
+		}
+	} else {
+		q, scales = QuantizeRows(src)
+	}
 	w := b.g.Initializer(name+".int8", q)
 	s := b.g.Initializer(name+".int8_scale", scales)
 	zero, _ := graph.RawData(graph.Uint8, nil, []byte{int8Zero})

@@ -51,6 +51,9 @@ type Model struct {
 	// BackbonePrecision of the frozen projections
 	// (ForwardOptions.BackbonePrecision; `nrgraph build --backbone-precision`).
 	BackbonePrecision BackbonePrecision
+	// Int8File shares the int8 weights between the graphs of a build
+	// (ForwardOptions.Int8File).
+	Int8File *Int8File
 }
 
 // Extended is a built forward pass with its extension.
@@ -76,7 +79,7 @@ func buildExtended(g *graph.Graph, m Model, chunkedHead bool) *Extended {
 		panic(&graph.Error{Op: "Extension", Err: err})
 	}
 	ext.baked = m.Baked
-	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed, Recompute: m.Recompute, BackbonePrecision: m.BackbonePrecision}
+	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed, Recompute: m.Recompute, BackbonePrecision: m.BackbonePrecision, Int8File: m.Int8File}
 	if chunkedHead {
 		opts.HeadChunkRows = HeadChunkRows
 		if m.HeadChunkRows > 0 {

@@ -105,10 +105,21 @@ func Build(o BuildOptions) (*Manifest, error) {
 		BaseTokenizerHash: baseTokHash, BackbonePrecision: precision,
 	}
 	meta := map[string]string{"nrgraph_version": Version, "method": string(o.Ext.Method)}
-	ext, err := o.writeGraphs(models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute, NewTokenPieces: pieces,
-		BackbonePrecision: precision}, man, meta)
+	model := models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute, NewTokenPieces: pieces, BackbonePrecision: precision}
+	if precision == models.PrecisionInt8 {
+		if model.Int8File, err = models.CreateInt8File(filepath.Join(o.Out, Int8File)); err != nil {
+			return nil, err
+		}
+		defer model.Int8File.Close()
+	}
+	ext, err := o.writeGraphs(model, man, meta)
 	if err != nil {
 		return nil, err
+	}
+	if model.Int8File != nil {
+		if err := model.Int8File.Close(); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeInitialWeights(filepath.Join(o.Out, InitFile), ext, man, meta); err != nil {
 		return nil, err

@@ -27,7 +27,10 @@ const (
 	// continuation.
 	PackedScoreGraph = "score_packed.onnx"
 	InitFile         = "init.safetensors"
-	TokenizerFile    = "tokenizer.json"
+	// Int8File holds the int8 backbone's quantised projections, shared by
+	// every graph of an int8 build (--backbone-precision int8).
+	Int8File      = "backbone.int8.data"
+	TokenizerFile = "tokenizer.json"
 	// TokenizerConfigFile names BOS and EOS; copied into builds with
 	// tokenizer.json when the model has one.
 	TokenizerConfigFile = tokenizer.ConfigFileName
