@@ -115,6 +115,9 @@ type resultsJSON struct {
 	Backbone      map[string]trainer.EvalResult `json:"backbone"`
 	Runs          []runJSON                     `json:"runs"`
 	Rows          []rowJSON                     `json:"rows"`
+	// Claims are the paper's Table 2 claims judged on the rows (Table2Claims).
+	// Absent when no claim could be judged (ablations).
+	Claims []ClaimResult `json:"table2_claims,omitempty"`
 }
 
 type runJSON struct {
@@ -151,6 +154,12 @@ func WriteJSON(path string, res Results) error {
 	}
 	for _, row := range res.Rows() {
 		out.Rows = append(out.Rows, rowJSON{Label: row.Run.Label, P: row.Run.P, LR: row.Run.LR, Seeds: row.Seeds, BitsPerByte: row.BitsPerByte})
+	}
+	for _, c := range Table2Claims(res) {
+		if c.Verdict != NotRun {
+			out.Claims = Table2Claims(res)
+			break
+		}
 	}
 	raw, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
