@@ -35,6 +35,9 @@ type MemoryEstimate struct {
 	Activations          int64 `json:"activations"`
 	ActivationsRecompute int64 `json:"activations_recompute"`
 	Recompute            bool  `json:"recompute,omitempty"`
+	// BackbonePrecision int8 counts the blocks' frozen projections as their
+	// int8 copies (WithInt8Backbone); empty for the stored dtype.
+	BackbonePrecision BackbonePrecision `json:"backbone_precision,omitempty"`
 	// Block: one block's activations, alive while the last block is
 	// differentiated (recomputed there with --recompute).
 	Block int64 `json:"block"`
@@ -153,6 +156,35 @@ func (e MemoryEstimate) WithRecompute() MemoryEstimate {
 	return e
 }
 
+// WithInt8Backbone is the estimate for builds with --backbone-precision
+// int8: the blocks' frozen projections are held as uint8 copies with a
+// float32 scale per output channel (models/int8.go), and the stored-dtype
+// projections are no longer read (the mapped pages are the int8 file's);
+// DynamicQuantizeMatMul reads the uint8 weight directly, so no projection
+// is cast to float32 per use either. Finetuning trains every projection:
+// nothing changes.
+func (e MemoryEstimate) WithInt8Backbone(c Config, ext ExtensionConfig) MemoryEstimate {
+	if e.BackbonePrecision == PrecisionInt8 || ext.Method == Finetune {
+		return e
+	}
+	d, f := int64(c.Hidden), int64(c.Intermediate)
+	q, kv := int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
+	layers := int64(c.Layers)
+	params := layers * (2*d*q + 2*d*kv + 3*d*f)
+	outputs := layers * (q + 2*kv + d + 2*f + d)
+	frozen := e.FrozenWeights - params*storedBytes(c.DType) + params + 4*outputs
+	transient := int64(runtimeBase)
+	e.ScorePeak += (frozen - e.FrozenWeights) + (transient - e.Transient)
+	e.FrozenWeights, e.Transient = frozen, transient
+	e.BackbonePrecision = PrecisionInt8
+	acts := e.Activations
+	if e.Recompute {
+		acts = e.ActivationsRecompute
+	}
+	e.TrainPeak = e.trainPeak(acts)
+	return e
+}
+
 func storedBytes(dtype string) int64 {
 	switch dtype {
 	case "bfloat16", "float16":
@@ -168,11 +200,15 @@ func (e MemoryEstimate) String() string {
 	gb := func(b int64) string { return fmt.Sprintf("%7.2f GB", float64(b)/(1<<30)) }
 	var s strings.Builder
 	fmt.Fprintf(&s, "memory estimate (seq %d x micro-batch %d):\n", e.Seq, e.MicroBatch)
+	frozenLabel := "frozen weights (stored dtype)"
+	if e.BackbonePrecision == PrecisionInt8 {
+		frozenLabel = "frozen weights (int8 blocks)"
+	}
 	for _, row := range []struct {
 		name string
 		b    int64
 	}{
-		{"frozen weights (stored dtype)", e.FrozenWeights},
+		{frozenLabel, e.FrozenWeights},
 		{"trainable parameters (fp32)", e.Trainable},
 		{"optimizer state (AdamW m, v)", e.Optimizer},
 		{"gradients", e.Gradients},

@@ -13,12 +13,14 @@ func init() {
 }
 
 func runPlan(args []string) error {
-	fs := newFlagSet("plan", "--model DIR [--method M] [--seq N] [--micro-batch B] [--score-tokens T] [--recompute] [--json]")
+	fs := newFlagSet("plan", "--model DIR [--method M] [--seq N] [--micro-batch B] [--score-tokens T] [--recompute] [--backbone-precision int8] [--json]")
 	model := fs.String("model", "", "Hugging Face model directory (only config.json is read)")
 	seq := fs.Int("seq", 512, "training sequence length")
 	micro := fs.Int("micro-batch", 1, "sequences per forward/backward")
 	scoreTokens := fs.Int("score-tokens", 2048, "tokens scored at once (one window of nrgraph eval)")
 	recompute := fs.Bool("recompute", false, "estimate the training peak of graphs built with --recompute (block activations recomputed in the backward pass)")
+	precision := models.PrecisionFP32
+	enumVar(fs, &precision, "backbone-precision", models.BackbonePrecisions, "frozen projections of the blocks: fp32 (stored dtype), or int8 (build --backbone-precision int8)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var ext extensionFlags
 	ext.register(fs)
@@ -45,6 +47,9 @@ func runPlan(args []string) error {
 	}
 	if *recompute {
 		est = est.WithRecompute()
+	}
+	if precision == models.PrecisionInt8 {
+		est = est.WithInt8Backbone(c, cfg)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)

@@ -131,6 +131,9 @@ func Build(o BuildOptions) (*Manifest, error) {
 		if o.Recompute {
 			est = est.WithRecompute()
 		}
+		if precision == models.PrecisionInt8 {
+			est = est.WithInt8Backbone(cfg, o.Ext)
+		}
 		man.Memory = &est
 		fmt.Fprint(o.Log, est)
 	}

@@ -60,7 +60,7 @@ func TestInt8BuildQuantisesEachProjectionOnce(t *testing.T) {
 	w := models.RandomWeights(c, 1, 0.1)
 	o := BuildOptions{Config: &c, Weights: w, Ext: ext, Opt: graph.DefaultAdamW(), Seq: 8, Out: t.TempDir(), Log: io.Discard,
 		BackbonePrecision: models.PrecisionInt8}
-	_, err = Build(o)
+	man, err := Build(o)
 	require.NoError(t, err)
 
 	regions := map[string]graph.FileRegion{} // int8 initializer -> where the first graph found it
@@ -100,4 +100,22 @@ func TestInt8BuildQuantisesEachProjectionOnce(t *testing.T) {
 		assert.Equal(t, 7*c.Layers, found, file)
 	}
 	assert.Len(t, regions, 2*7*c.Layers)
+
+	// The manifest's estimate counts the frozen weights the graphs read:
+	// the int8 file's tensors plus every weight no projection replaced
+	// (embedding, norms), in the checkpoint's dtype.
+	var want int64
+	for _, r := range regions {
+		want += r.Length
+	}
+	for _, name := range w.Names() {
+		if _, quantized := regions[name+".int8"]; !quantized {
+			d, err := w.Tensor(name)
+			require.NoError(t, err)
+			want += d.NumBytes()
+		}
+	}
+	require.NotNil(t, man.Memory)
+	assert.Equal(t, models.PrecisionInt8, man.Memory.BackbonePrecision)
+	assert.Equal(t, want, man.Memory.FrozenWeights)
 }
