@@ -30,6 +30,7 @@ import (
 	"github.com/nrgraph/nrgraph/export"
 	"github.com/nrgraph/nrgraph/graph"
 	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
 	"github.com/nrgraph/nrgraph/runtime"
 )
 
@@ -393,19 +394,33 @@ func prepareGraphs(c models.Config, precision models.BackbonePrecision, dir stri
 		}
 		defer m.Int8File.Close()
 	}
+	est, err := models.EstimateMemory(c, ext, seq, batch, seq*batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	if precision == models.PrecisionInt8 {
+		est = est.WithInt8Backbone(c, ext)
+	}
 	g, e, err := models.BuildTrainGraph(m, graph.DefaultAdamW(), models.FusedStep)
 	if err != nil {
 		return nil, nil, err
 	}
-	if step, err = prepare(g, e, dir, "step.onnx"); err != nil || !scoring {
-		return step, nil, err
+	if step, err = prepare(g, e, dir, "step.onnx"); err != nil {
+		return nil, nil, err
+	}
+	step.noArena = build.LeanMemoryFor(est.TrainPeak)
+	if !scoring {
+		return step, nil, nil
 	}
 	g, e, err = models.BuildScoreGraph(m)
 	if err != nil {
 		return nil, nil, err
 	}
-	score, err = prepare(g, e, dir, "score.onnx")
-	return step, score, err
+	if score, err = prepare(g, e, dir, "score.onnx"); err != nil {
+		return nil, nil, err
+	}
+	score.noArena = step.noArena
+	return step, score, nil
 }
 
 // trainFLOPs per token of the adapter training step: forward of every
@@ -429,10 +444,13 @@ func scoreFLOPs(c models.Config, hidden int) float64 {
 // job is an exported graph with its inputs, ready to time.
 type job struct {
 	path, file string
-	names      []string
-	ins        []*runtime.Tensor
-	outs       []string
-	pre        []*runtime.Tensor
+	// noArena is what nrgraph train and eval would choose for this model
+	// (build.LeanMemoryFor its estimated step).
+	noArena bool
+	names   []string
+	ins     []*runtime.Tensor
+	outs    []string
+	pre     []*runtime.Tensor
 }
 
 // prepare exports g under dir and makes random inputs (trainable state
@@ -492,7 +510,7 @@ func prepare(g *graph.Graph, e *models.Extended, dir, file string) (*job, error)
 
 // time runs the job's graph and returns tokens/s.
 func (j *job) time(threads, steps int) (float64, error) {
-	s, err := runtime.Open(j.path, j.names, j.outs, runtime.Options{Threads: threads, NoArena: os.Getenv("NRGRAPH_ARENA") == "off",
+	s, err := runtime.Open(j.path, j.names, j.outs, runtime.Options{Threads: threads, NoArena: j.noArena,
 		ProfilePrefix: profilePrefix(j.file), OptimizedModelPath: optimizedPath(j.file), Config: ortConfig()})
 	if err != nil {
 		return 0, err

@@ -154,11 +154,21 @@ const leanMemoryFrom = 4 << 30
 // true for builds whose estimated training step needs leanMemoryFrom or
 // more. NRGRAPH_ARENA=on or off overrides it.
 func (m *Manifest) LeanMemory() bool {
+	var peak int64
+	if m.Memory != nil {
+		peak = m.Memory.TrainPeak
+	}
+	return LeanMemoryFor(peak)
+}
+
+// LeanMemoryFor is LeanMemory for an estimated training peak (0: unknown,
+// the arena stays on), for sessions opened without a manifest (make bench).
+func LeanMemoryFor(trainPeak int64) bool {
 	switch os.Getenv("NRGRAPH_ARENA") {
 	case "on":
 		return false
 	case "off":
 		return true
 	}
-	return m.Memory != nil && m.Memory.TrainPeak >= leanMemoryFrom
+	return trainPeak >= leanMemoryFrom
 }
