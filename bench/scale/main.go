@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nrgraph/nrgraph/models"
+	"github.com/nrgraph/nrgraph/models/build"
 	"github.com/nrgraph/nrgraph/models/safetensors"
 	"github.com/nrgraph/nrgraph/models/tokenizer"
 )
@@ -212,6 +214,7 @@ func main() {
 	torch := flag.Bool("torch", false, "also run the same training step in PyTorch (bench/torch_step.py)")
 	torchLayers := flag.Int("torch-layers", 0, "with -torch: keep only this many blocks in PyTorch (its bf16 step is slow on CPUs without fast bf16; peak RSS grows linearly per block)")
 	recompute := flag.Bool("recompute", false, "build with --recompute (block activations recomputed in the backward pass)")
+	precision := flag.String("backbone-precision", "fp32", "nrgraph build --backbone-precision: fp32 or int8")
 	only := flag.String("only", "", "comma-separated phases to run (build,train,score,torch); default all")
 	flag.Parse()
 	s, ok := shapes[*shapeName]
@@ -247,7 +250,16 @@ func main() {
 		if *recompute {
 			args = append(args, "--recompute")
 		}
+		args = append(args, "--backbone-precision", *precision)
 		must(run("build", args...))
+	}
+	// The build's own estimate beside the measured phases: the manifest's
+	// training step, and scoring for the scored text's length.
+	if est, err := estimate(buildDir, text); err == nil {
+		phases = append(phases, phase{Name: fmt.Sprintf("estimate: train step / scoring %d tokens", est.ScoreTokens),
+			Note: fmt.Sprintf("%.0f / %.0f", float64(est.TrainPeak)/(1<<20), float64(est.ScorePeak)/(1<<20))})
+	} else {
+		fmt.Fprintln(os.Stderr, "bench-scale: no estimate:", err)
 	}
 	if want("train") {
 		shards := filepath.Join(root, "shards", "text")
@@ -274,14 +286,48 @@ func main() {
 	report(*shapeName, phases)
 }
 
+// estimate is the memory estimate of buildDir's manifest with its scoring
+// peak for the tokens of text (one window, as eval scores it here).
+func estimate(buildDir, text string) (models.MemoryEstimate, error) {
+	man, err := build.ReadManifest(buildDir)
+	if err != nil {
+		return models.MemoryEstimate{}, err
+	}
+	tok, err := tokenizer.Load(filepath.Join(buildDir, build.TokenizerFile))
+	if err != nil {
+		return models.MemoryEstimate{}, err
+	}
+	raw, err := os.ReadFile(text)
+	if err != nil {
+		return models.MemoryEstimate{}, err
+	}
+	est, err := models.EstimateMemory(man.Config, man.Extension, man.Seq, 1, len(tok.Encode(string(raw), true)))
+	if err != nil {
+		return est, err
+	}
+	if man.Recompute {
+		est = est.WithRecompute()
+	}
+	if man.BackbonePrecision == models.PrecisionInt8 {
+		est = est.WithInt8Backbone(man.Config, man.Extension)
+	}
+	return est, nil
+}
+
 func report(shapeName string, phases []phase) {
-	fmt.Printf("# nrgraph at scale: %s shape, %s\n\n| phase | wall s | peak RSS MB |\n|---|---|---|\n", shapeName, time.Now().Format("2006-01-02"))
+	fmt.Printf("# nrgraph at scale: %s shape, %s\n\n| phase | wall s | peak RSS MiB |\n|---|---|---|\n", shapeName, time.Now().Format("2006-01-02"))
 	for _, p := range phases {
-		rss := "–"
+		rss, wall := "–", "–"
 		if p.PeakMB > 0 {
 			rss = fmt.Sprintf("%.0f", p.PeakMB)
 		}
-		fmt.Printf("| %s | %.1f | %s |\n", p.Name, p.Seconds, rss)
+		if p.Seconds > 0 {
+			wall = fmt.Sprintf("%.1f", p.Seconds)
+		}
+		if p.Note != "" && p.Seconds == 0 {
+			rss = p.Note
+		}
+		fmt.Printf("| %s | %s | %s |\n", p.Name, wall, rss)
 	}
 }
 
