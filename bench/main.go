@@ -398,9 +398,7 @@ func prepareGraphs(c models.Config, precision models.BackbonePrecision, dir stri
 	if err != nil {
 		return nil, nil, err
 	}
-	if precision == models.PrecisionInt8 {
-		est = est.WithInt8Backbone(c, ext)
-	}
+	est = est.WithBuildOptions(c, ext, false, precision)
 	g, e, err := models.BuildTrainGraph(m, graph.DefaultAdamW(), models.FusedStep)
 	if err != nil {
 		return nil, nil, err

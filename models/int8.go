@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/nrgraph/nrgraph/graph"
 )
@@ -28,10 +29,10 @@ var BackbonePrecisions = []BackbonePrecision{PrecisionFP32, PrecisionInt8}
 
 // ParseBackbonePrecision accepts "" (fp32), fp32 or int8.
 func ParseBackbonePrecision(s string) (BackbonePrecision, error) {
-	switch p := BackbonePrecision(s); p {
-	case "":
+	if s == "" {
 		return PrecisionFP32, nil
-	case PrecisionFP32, PrecisionInt8:
+	}
+	if p := BackbonePrecision(s); slices.Contains(BackbonePrecisions, p) {
 		return p, nil
 	}
 	return "", fmt.Errorf("unknown backbone precision %q (want fp32 or int8)", s)

@@ -127,7 +127,7 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	rows := min(vocab, HeadChunkRows)
 	e.Logits = 4*rows*d + 3*4*tokens*rows
 	e.Transient = 4*max(f*d, q*d) + runtimeBase
-	e.TrainPeak = e.trainPeak(e.Activations)
+	e.TrainPeak = e.trainPeak()
 
 	st := int64(scoreTokens)
 	// Scoring holds the trainable tensors as float32 inputs, no optimizer
@@ -147,9 +147,14 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	return e, nil
 }
 
-// trainPeak is the step's peak with acts held from the forward to the
-// backward pass: the larger of the backward pass's start and end.
-func (e MemoryEstimate) trainPeak(acts int64) int64 {
+// trainPeak is the step's peak with its activations held from the
+// forward to the backward pass (ActivationsRecompute with Recompute): the
+// larger of the backward pass's start and end.
+func (e MemoryEstimate) trainPeak() int64 {
+	acts := e.Activations
+	if e.Recompute {
+		acts = e.ActivationsRecompute
+	}
 	start := acts + e.Logits
 	end := e.Gradients + e.Block + e.Transient - runtimeBase
 	return e.FrozenWeights + e.Int8Transposed + e.Trainable + e.Optimizer + runtimeBase + withSlack(max(start, end))
@@ -162,7 +167,7 @@ func withSlack(work int64) int64 { return work + int64(allocSlack*float64(work))
 func (e MemoryEstimate) WithRecompute() MemoryEstimate {
 	if !e.Recompute {
 		e.Recompute = true
-		e.TrainPeak = e.trainPeak(e.ActivationsRecompute)
+		e.TrainPeak = e.trainPeak()
 	}
 	return e
 }
@@ -191,11 +196,20 @@ func (e MemoryEstimate) WithInt8Backbone(c Config, ext ExtensionConfig) MemoryEs
 	e.ScorePeak += (frozen - e.FrozenWeights) + withSlack(transient-e.Transient)
 	e.FrozenWeights, e.Transient, e.Int8Transposed = frozen, transient, params
 	e.BackbonePrecision = PrecisionInt8
-	acts := e.Activations
-	if e.Recompute {
-		acts = e.ActivationsRecompute
+	e.TrainPeak = e.trainPeak()
+	return e
+}
+
+// WithBuildOptions is the estimate for a build made with --recompute
+// and --backbone-precision as given (what nrgraph build records, plan
+// prints and the benchmarks compare with).
+func (e MemoryEstimate) WithBuildOptions(c Config, ext ExtensionConfig, recompute bool, precision BackbonePrecision) MemoryEstimate {
+	if recompute {
+		e = e.WithRecompute()
 	}
-	e.TrainPeak = e.trainPeak(acts)
+	if precision == PrecisionInt8 {
+		e = e.WithInt8Backbone(c, ext)
+	}
 	return e
 }
 
@@ -219,21 +233,22 @@ func (e MemoryEstimate) String() string {
 		frozenLabel = "frozen weights (int8 blocks)"
 	}
 	for _, row := range []struct {
-		name string
-		b    int64
+		name      string
+		b         int64
+		ifNonZero bool
 	}{
-		{frozenLabel, e.FrozenWeights},
-		{"trainable parameters (fp32)", e.Trainable},
-		{"optimizer state (AdamW m, v)", e.Optimizer},
-		{"gradients", e.Gradients},
-		{"int8 backward copies", e.Int8Transposed},
-		{"activations per micro-batch", e.Activations},
-		{"  with --recompute", e.ActivationsRecompute},
-		{"  of which one block", e.Block},
-		{"logits (held + one head chunk)", e.Logits},
-		{"transient casts + runtime", e.Transient},
+		{frozenLabel, e.FrozenWeights, false},
+		{"trainable parameters (fp32)", e.Trainable, false},
+		{"optimizer state (AdamW m, v)", e.Optimizer, false},
+		{"gradients", e.Gradients, false},
+		{"int8 backward copies", e.Int8Transposed, true},
+		{"activations per micro-batch", e.Activations, false},
+		{"  with --recompute", e.ActivationsRecompute, false},
+		{"  of which one block", e.Block, false},
+		{"logits (held + one head chunk)", e.Logits, false},
+		{"transient casts + runtime", e.Transient, false},
 	} {
-		if row.name == "int8 backward copies" && row.b == 0 {
+		if row.ifNonZero && row.b == 0 {
 			continue
 		}
 		fmt.Fprintf(&s, "  %-32s %s\n", row.name, gb(row.b))

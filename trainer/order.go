@@ -3,6 +3,7 @@ package trainer
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // DataOrder is the order in which the trainer reads each corpus's windows
@@ -26,8 +27,7 @@ const (
 var DataOrders = []DataOrder{Shuffled, Sequential}
 
 func (o DataOrder) validate() error {
-	switch o {
-	case Shuffled, Sequential:
+	if slices.Contains(DataOrders, o) {
 		return nil
 	}
 	return fmt.Errorf("--data-order %q: want shuffled or sequential", o)

@@ -305,13 +305,7 @@ func estimate(buildDir, text string) (models.MemoryEstimate, error) {
 	if err != nil {
 		return est, err
 	}
-	if man.Recompute {
-		est = est.WithRecompute()
-	}
-	if man.BackbonePrecision == models.PrecisionInt8 {
-		est = est.WithInt8Backbone(man.Config, man.Extension)
-	}
-	return est, nil
+	return est.WithBuildOptions(man.Config, man.Extension, man.Recompute, man.BackbonePrecision), nil
 }
 
 func report(shapeName string, phases []phase) {

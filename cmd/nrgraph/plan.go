@@ -45,12 +45,7 @@ func runPlan(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *recompute {
-		est = est.WithRecompute()
-	}
-	if precision == models.PrecisionInt8 {
-		est = est.WithInt8Backbone(c, cfg)
-	}
+	est = est.WithBuildOptions(c, cfg, *recompute, precision)
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")

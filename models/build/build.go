@@ -128,12 +128,7 @@ func Build(o BuildOptions) (*Manifest, error) {
 	// What training one sequence per micro-batch and scoring seq tokens at
 	// once will need (nrgraph plan gives other sizes).
 	if est, err := models.EstimateMemory(cfg, o.Ext, o.Seq, 1, o.Seq); err == nil {
-		if o.Recompute {
-			est = est.WithRecompute()
-		}
-		if precision == models.PrecisionInt8 {
-			est = est.WithInt8Backbone(cfg, o.Ext)
-		}
+		est = est.WithBuildOptions(cfg, o.Ext, o.Recompute, precision)
 		man.Memory = &est
 		fmt.Fprint(o.Log, est)
 	}

@@ -134,7 +134,7 @@ func Table2Claims(res Results) []ClaimResult {
 	}
 	show := func(m models.Method, s Summary) string { return fmt.Sprintf("%s %s", m, formatSummary(s)) }
 
-	// ordered: subject's set score below (orLower) or above every other's.
+	// ordered: subject's set score below (lower) or above every other's.
 	ordered := func(claim string, p float64, set string, subject models.Method, others []models.Method, lower bool) ClaimResult {
 		c := ClaimResult{Claim: claim, P: p, Set: set}
 		s, ok := get(subject, p, set)
@@ -145,16 +145,16 @@ func Table2Claims(res Results) []ClaimResult {
 		var vs []Verdict
 		parts := []string{show(subject, s)}
 		for _, o := range others {
-			os, ok := get(o, p, set)
+			other, ok := get(o, p, set)
 			if !ok {
 				continue
 			}
-			v := compareLess(s, os, 1)
+			v := compareLess(s, other, 1)
 			if !lower {
-				v = compareLess(os, s, 1)
+				v = compareLess(other, s, 1)
 			}
 			vs = append(vs, v)
-			parts = append(parts, fmt.Sprintf("%s (%s)", show(o, os), v))
+			parts = append(parts, fmt.Sprintf("%s (%s)", show(o, other), v))
 		}
 		if len(vs) == 0 {
 			c.Verdict, c.Evidence = NotRun, fmt.Sprintf("no other Table 2 row at p = %g", p)

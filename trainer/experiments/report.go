@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,11 +156,8 @@ func WriteJSON(path string, res Results) error {
 	for _, row := range res.Rows() {
 		out.Rows = append(out.Rows, rowJSON{Label: row.Run.Label, P: row.Run.P, LR: row.Run.LR, Seeds: row.Seeds, BitsPerByte: row.BitsPerByte})
 	}
-	for _, c := range Table2Claims(res) {
-		if c.Verdict != NotRun {
-			out.Claims = Table2Claims(res)
-			break
-		}
+	if claims := Table2Claims(res); slices.ContainsFunc(claims, func(c ClaimResult) bool { return c.Verdict != NotRun }) {
+		out.Claims = claims
 	}
 	raw, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
