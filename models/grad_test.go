@@ -17,13 +17,15 @@ import (
 // against float64 central finite differences.
 func TestBlockGradients(t *testing.T) {
 	for name, c := range tinyConfigs() {
-		t.Run(name, func(t *testing.T) { checkBlockGradients(t, name, c, 1, false) })
+		t.Run(name, func(t *testing.T) { checkBlockGradients(t, name, c, 1, ForwardOptions{}) })
 	}
 }
 
 // checkBlockGradients runs TestBlockGradients' check on a model of c
 // shrunk to the given layers (recompute: ForwardOptions.Recompute).
-func checkBlockGradients(t *testing.T, name string, c Config, layers int, recompute bool) {
+// opts may set Recompute, Seq and FFNChunkTokens (the feeds have 4
+// positions).
+func checkBlockGradients(t *testing.T, name string, c Config, layers int, opts ForwardOptions) {
 	c.Layers, c.Vocab, c.Hidden, c.HeadDim, c.Intermediate = layers, 11, 8, 4, 12
 	if c.KVHeads > 1 {
 		c.Heads, c.KVHeads = 4, 2
@@ -49,8 +51,9 @@ func checkBlockGradients(t *testing.T, name string, c Config, layers int, recomp
 	var loss *graph.Value
 	var wrt []*graph.Value
 	g, err := graph.Build(name, func(g *graph.Graph) {
-		f := BuildForward(g, c, w, ForwardOptions{ComputeDType: graph.Float64, Recompute: recompute, Trainable: func(string) bool { return true }})
-		targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
+		opts.ComputeDType, opts.Trainable = graph.Float64, func(string) bool { return true }
+		f := BuildForward(g, c, w, opts)
+		targets := g.Input(Targets, graph.Int64, f.InputShape)
 		loss = graph.Neg(MaskedMean(TargetLogProbs(f.Logits, targets), f.Mask))
 		wrt = f.Trainable
 	})

@@ -121,7 +121,7 @@ func (f *Forward) targetScores(targets *graph.Value, withMax bool) (logp, isMax 
 		shift = next
 	}
 	lse := graph.Add(shift, graph.Log(total))
-	shape := graph.S(Batch, Seq)
+	shape := f.InputShape
 	logp = graph.ReshapeLike(graph.Sub(target, lse), shape, targets)
 	if withMax {
 		isMax = graph.ReshapeLike(graph.Not(graph.Less(target, shift)), shape, targets)

@@ -44,8 +44,11 @@ type MemoryEstimate struct {
 	// Runtime folds the Transpose into a constant and pre-packs it).
 	Int8Transposed int64 `json:"int8_transposed,omitempty"`
 	// Block: one block's activations, alive while the last block is
-	// differentiated (recomputed there with --recompute).
-	Block int64 `json:"block"`
+	// differentiated; Segment: with --recompute, the largest part of a
+	// block recomputed at once (an attention half, an FFN chunk, an
+	// adapter).
+	Block   int64 `json:"block"`
+	Segment int64 `json:"recompute_segment"`
 	// Logits: one vocabulary chunk's float32 weight, logits and their exp
 	// and gradient (the backward recomputes each chunk's logits,
 	// models/head.go).
@@ -116,13 +119,17 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 	tokens := int64(seq * microBatch)
 	e.Block = 4 * tokens * perToken
 	e.Activations = int64(c.Layers) * e.Block
-	// Recomputing blocks holds each block's input, and the adapter's
-	// output where the L1 local loss reads it, plus one block's.
-	held := d
+	// Recomputing blocks (recomputedBlock) holds each block's input and
+	// its attention half's output, and the adapter's output where the L1
+	// local loss reads it, plus the largest segment being differentiated:
+	// the attention half, one FFN chunk (norm, gate and up) or the adapter.
+	held := 2 * d
 	if ext.LocalLoss == LocalLossL1 && ext.usesAdapter() {
 		held += d
 	}
-	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + e.Block
+	chunk := min(tokens, int64(FFNChunkTokens*microBatch))
+	e.Segment = 4 * max(tokens*(2*d+q+2*kv+heads*int64(seq)), chunk*(2*d+2*f), tokens*(3*h+d))
+	e.ActivationsRecompute = int64(c.Layers)*4*tokens*held + e.Segment
 	vocab := int64(ext.ExtendedVocab(c)) // vocabulary extension adds logits
 	rows := min(vocab, HeadChunkRows)
 	e.Logits = 4*rows*d + 3*4*tokens*rows
@@ -152,11 +159,12 @@ func EstimateMemory(c Config, ext ExtensionConfig, seq, microBatch int, scoreTok
 // larger of the backward pass's start and end.
 func (e MemoryEstimate) trainPeak() int64 {
 	acts := e.Activations
+	block := e.Block
 	if e.Recompute {
-		acts = e.ActivationsRecompute
+		acts, block = e.ActivationsRecompute, e.Segment
 	}
 	start := acts + e.Logits
-	end := e.Gradients + e.Block + e.Transient - runtimeBase
+	end := e.Gradients + block + e.Transient - runtimeBase
 	return e.FrozenWeights + e.Int8Transposed + e.Trainable + e.Optimizer + runtimeBase + withSlack(max(start, end))
 }
 
@@ -243,8 +251,9 @@ func (e MemoryEstimate) String() string {
 		{"gradients", e.Gradients, false},
 		{"int8 backward copies", e.Int8Transposed, true},
 		{"activations per micro-batch", e.Activations, false},
-		{"  with --recompute", e.ActivationsRecompute, false},
 		{"  of which one block", e.Block, false},
+		{"activations with --recompute", e.ActivationsRecompute, false},
+		{"  of which one segment", e.Segment, false},
 		{"logits (held + one head chunk)", e.Logits, false},
 		{"transient casts + runtime", e.Transient, false},
 	} {

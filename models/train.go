@@ -54,7 +54,21 @@ type Model struct {
 	// Int8File shares the int8 weights between the graphs of a build
 	// (ForwardOptions.Int8File).
 	Int8File *Int8File
+	// Seq is the sequence length the training graphs are fed (the build's
+	// --seq; 0: not known). With Recompute, their FFNs are computed in
+	// chunks of FFNChunkTokens positions (ForwardOptions.FFNChunkTokens).
+	Seq int
+	// FFNChunkTokens overrides the default FFNChunkTokens (tests use small
+	// ones).
+	FFNChunkTokens int
 }
+
+// FFNChunkTokens is how many positions of a --recompute training graph's
+// frozen FFN are recomputed and differentiated at a time: one chunk's
+// [tokens, FFN] float32 tensors (Gemma-2B at seq 1024: 16 MiB each, not
+// 64) exist at once in the backward pass. Measured on the mid shape at
+// seq 1024 (models/decoder.go, recomputedBlock).
+const FFNChunkTokens = 256
 
 // Extended is a built forward pass with its extension.
 type Extended struct {
@@ -69,17 +83,24 @@ type Extended struct {
 
 // BuildExtended adds the extended model's forward pass to g (panics on
 // graph errors, as all builders).
-func BuildExtended(g *graph.Graph, m Model) *Extended { return buildExtended(g, m, false) }
+func BuildExtended(g *graph.Graph, m Model) *Extended { return buildExtended(g, m, false, false) }
 
 // buildExtended with chunkedHead scores targets over vocabulary chunks
-// (ForwardOptions.HeadChunkRows; the training and scoring graphs).
-func buildExtended(g *graph.Graph, m Model, chunkedHead bool) *Extended {
+// (ForwardOptions.HeadChunkRows; the training and scoring graphs); train
+// builds a training graph's forward (fed m.Seq positions).
+func buildExtended(g *graph.Graph, m Model, chunkedHead, train bool) *Extended {
 	ext, err := NewExtender(m.Ext, m.Config)
 	if err != nil {
 		panic(&graph.Error{Op: "Extension", Err: err})
 	}
 	ext.baked = m.Baked
 	opts := ForwardOptions{ComputeDType: m.ComputeDType, Extension: ext, Packed: m.Packed, Recompute: m.Recompute, BackbonePrecision: m.BackbonePrecision, Int8File: m.Int8File}
+	if train {
+		opts.Seq, opts.FFNChunkTokens = m.Seq, FFNChunkTokens
+		if m.FFNChunkTokens > 0 {
+			opts.FFNChunkTokens = m.FFNChunkTokens
+		}
+	}
 	if chunkedHead {
 		opts.HeadChunkRows = HeadChunkRows
 		if m.HeadChunkRows > 0 {
@@ -125,8 +146,8 @@ func buildExtended(g *graph.Graph, m Model, chunkedHead bool) *Extended {
 // (LossTokens, ...) of the whole optimizer batch, so micro-batch losses add
 // up to the batch's (see TokenCounts), else they are counted in the graph.
 func objective(g *graph.Graph, e *Extended, alpha float64, countsAsInputs bool) (loss *graph.Value, metrics []*graph.Value) {
-	targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
-	lossMask := g.Input(LossMask, graph.Float32, graph.S(Batch, Seq))
+	targets := g.Input(Targets, graph.Int64, e.InputShape)
+	lossMask := g.Input(LossMask, graph.Float32, e.InputShape)
 	domain := g.Input(Domain, graph.Float32, graph.S(Batch))
 	var counts TokenCounts
 	if countsAsInputs {
@@ -226,7 +247,7 @@ const (
 func BuildTrainGraph(m Model, opt graph.AdamW, variant TrainVariant) (*graph.Graph, *Extended, error) {
 	var e *Extended
 	g, err := graph.Build("train_"+string(m.Ext.Method), func(g *graph.Graph) {
-		e = buildExtended(g, m, true)
+		e = buildExtended(g, m, true, true)
 		if len(e.Trainable) == 0 {
 			panic(&graph.Error{Op: "TrainStep", Err: fmt.Errorf("method %s has no trainable tensors", m.Ext.Method)})
 		}
@@ -266,8 +287,8 @@ func BuildApplyGraph(e *Extended, opt graph.AdamW) (*graph.Graph, error) {
 func BuildScoreGraph(m Model) (*graph.Graph, *Extended, error) {
 	var e *Extended
 	g, err := graph.Build("score_"+string(m.Ext.Method), func(g *graph.Graph) {
-		e = buildExtended(g, m, true)
-		targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
+		e = buildExtended(g, m, true, false)
+		targets := g.Input(Targets, graph.Int64, e.InputShape)
 		// Whether the target is the model's top choice (lm-eval's is_greedy).
 		target, isMax := e.TargetScores(targets)
 		g.Output(TargetLogProbs_, target)

@@ -109,7 +109,7 @@ func TestVocabExtensionGradients(t *testing.T) {
 			var loss *graph.Value
 			var e *Extended
 			g, err := graph.Build(name, func(g *graph.Graph) {
-				e = buildExtended(g, m, chunked)
+				e = buildExtended(g, m, chunked, false)
 				targets := g.Input(Targets, graph.Int64, graph.S(Batch, Seq))
 				loss = graph.Neg(MaskedMean(e.TargetLogProbs(targets), e.Mask))
 				g.Output("loss", loss)

@@ -10,6 +10,7 @@ import (
 	goruntime "runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -81,6 +82,12 @@ var mmapThreshold sync.Once
 // for debugging (only for sessions created from bytes).
 const EnvDebugDir = "NRGRAPH_DEBUG_DIR"
 
+// EnvProfileDir names a directory where every session opened from a file
+// writes ONNX Runtime's per-node JSON profile (execution order, output
+// shapes) and the graph as optimized, e.g. for bench/livepeak.py, which
+// replays them to show what is alive at a step's activation peak.
+const EnvProfileDir = "NRGRAPH_ORT_PROFILE"
+
 // Session is an ONNX Runtime inference session over named inputs/outputs.
 type Session struct {
 	sess    *ort.DynamicAdvancedSession
@@ -115,6 +122,10 @@ func newSession(path string, model []byte, inputs, outputs []string, opts Option
 	what := path
 	if what == "" {
 		what = fmt.Sprintf("in-memory model (%d bytes)", len(model))
+	}
+	if dir := os.Getenv(EnvProfileDir); dir != "" && path != "" && opts.ProfilePrefix == "" {
+		base := filepath.Join(dir, strings.TrimSuffix(filepath.Base(path), ".onnx"))
+		opts.ProfilePrefix, opts.OptimizedModelPath = base, base+".opt.onnx"
 	}
 	so, err := sessionOptions(opts)
 	if err != nil {

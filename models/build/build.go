@@ -105,7 +105,7 @@ func Build(o BuildOptions) (*Manifest, error) {
 		BaseTokenizerHash: baseTokHash, BackbonePrecision: precision,
 	}
 	meta := map[string]string{"nrgraph_version": Version, "method": string(o.Ext.Method)}
-	model := models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute, NewTokenPieces: pieces, BackbonePrecision: precision}
+	model := models.Model{Config: cfg, Weights: w, Ext: o.Ext, Recompute: o.Recompute, Seq: o.Seq, NewTokenPieces: pieces, BackbonePrecision: precision}
 	if precision == models.PrecisionInt8 {
 		if model.Int8File, err = models.CreateInt8File(filepath.Join(o.Out, Int8File)); err != nil {
 			return nil, err
