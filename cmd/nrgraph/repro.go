@@ -170,8 +170,8 @@ func reproRuns(fs *pflag.FlagSet, ablations bool, methods []models.Method, pFlag
 // results (every seed's numbers) beside the runs.
 func writeReproOutputs(work, name string, res experiments.Results) error {
 	table := experiments.Table(res)
-	if strings.HasPrefix(name, "table2") {
-		table += "\n" + experiments.ClaimsMarkdown(experiments.Table2Claims(res))
+	if claims := experiments.ClaimsReport(res); claims != "" {
+		table += "\n" + claims
 	}
 	fmt.Print(table)
 	md, png, js := filepath.Join(work, name+".md"), filepath.Join(work, name+".png"), filepath.Join(work, name+".json")

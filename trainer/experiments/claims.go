@@ -113,25 +113,8 @@ var table2Methods = []models.Method{models.Finetune, models.LoRA, models.Adapter
 // rate, from the rows that were run (labels are method names), with its
 // numbers. Differences are judged by claimLevel over the rows' seeds.
 func Table2Claims(res Results) []ClaimResult {
-	rows := map[string]map[float64]Row{}
-	var ps []float64
-	for _, r := range res.Rows() {
-		if rows[r.Run.Label] == nil {
-			rows[r.Run.Label] = map[float64]Row{}
-		}
-		rows[r.Run.Label][r.Run.P] = r
-		if !slices.Contains(ps, r.Run.P) {
-			ps = append(ps, r.Run.P)
-		}
-	}
-	slices.Sort(ps)
-	get := func(m models.Method, p float64, set string) (Summary, bool) {
-		r, ok := rows[string(m)][p]
-		if !ok {
-			return Summary{}, false
-		}
-		return r.BitsPerByte[set], true
-	}
+	rows, ps := rowsByLabel(res)
+	get := func(m models.Method, p float64, set string) (Summary, bool) { return rows.get(string(m), p, set) }
 	show := func(m models.Method, s Summary) string { return fmt.Sprintf("%s %s", m, formatSummary(s)) }
 
 	// ordered: subject's set score below (lower) or above every other's.
@@ -233,11 +216,102 @@ func Table2Claims(res Results) []ClaimResult {
 	return out
 }
 
+// labeledRows are a result's rows by label and mixing rate.
+type labeledRows map[string]map[float64]Row
+
+// rowsByLabel indexes res's rows; ps are the mixing rates run, ascending.
+func rowsByLabel(res Results) (rows labeledRows, ps []float64) {
+	rows = labeledRows{}
+	for _, r := range res.Rows() {
+		if rows[r.Run.Label] == nil {
+			rows[r.Run.Label] = map[float64]Row{}
+		}
+		rows[r.Run.Label][r.Run.P] = r
+		if !slices.Contains(ps, r.Run.P) {
+			ps = append(ps, r.Run.P)
+		}
+	}
+	slices.Sort(ps)
+	return rows, ps
+}
+
+// get is the label's summary on set at p (false: not run).
+func (rows labeledRows) get(label string, p float64, set string) (Summary, bool) {
+	r, ok := rows[label][p]
+	if !ok {
+		return Summary{}, false
+	}
+	return r.BitsPerByte[set], true
+}
+
+// AblationClaims judges the paper's ablation claims that its perplexity
+// columns make (section 4.4: Tables 4, 5, 6 and 9) on the ablation rows of
+// res (labels of AblationRuns), per mixing rate run and held-out set.
+// Where the paper's perplexities of two variants are equal to its three
+// decimals, the claim is "within 1%" (factor 1.01), not an ordering.
+func AblationClaims(res Results) []ClaimResult {
+	rows, ps := rowsByLabel(res)
+	// below: a's score on set is below b's times factor, beyond the noise.
+	below := func(claim string, p float64, set, a, b string, factor float64) ClaimResult {
+		c := ClaimResult{Claim: claim, P: p, Set: set}
+		sa, okA := rows.get(a, p, set)
+		sb, okB := rows.get(b, p, set)
+		if !okA || !okB {
+			c.Verdict, c.Evidence = NotRun, fmt.Sprintf("needs the %q and %q rows at p = %g", a, b, p)
+			return c
+		}
+		c.Verdict = compareLess(sa, sb, factor)
+		c.Evidence = fmt.Sprintf("%s %s; %s %s", a, formatSummary(sa), b, formatSummary(sb))
+		return c
+	}
+	var out []ClaimResult
+	for _, p := range ps {
+		for _, f := range res.Corpora.Forget {
+			out = append(out,
+				below("the block gate matters: ReLU gate + L1 forgets less than L1 without a gate (Table 4, 5 vs 1)", p, f.Name, AblationOurs, AblationNoGate, 1),
+				below("ReLU gate + L1 forgets less than sigmoid gate + CE (Table 4, 5 vs 2)", p, f.Name, AblationOurs, AblationSigmoidCE, 1),
+				below("the L1 loss costs no forgetting: ReLU gate + L1 within 1% of the ReLU gate alone (Table 4, 5 vs 4)", p, f.Name, AblationOurs, AblationNoLoss, 1.01),
+				below("the low-variance init forgets no more than He's: within 1% (Table 5)", p, f.Name, AblationOurs, AblationHeInit, 1.01),
+				below("α over two orders of magnitude keeps forgetting within 1%: α = 0.01 vs 0.001 (Table 6)", p, f.Name, AblationOurs, AblationAlphaSmall, 1.01),
+				below("α over two orders of magnitude keeps forgetting within 1%: α = 0.01 vs 0.1 (Table 6)", p, f.Name, AblationOurs, AblationAlphaLarge, 1.01),
+				below("extra capacity is almost neutral for forgetting: 50% within 1% of 20% (Table 9)", p, f.Name, AblationCapacityLarge, AblationOurs, 1.01))
+		}
+		for _, n := range res.Corpora.NewHeldOut {
+			out = append(out,
+				below("the block gate matters: ReLU gate + L1 learns more than L1 without a gate (Table 4, 5 vs 1)", p, n.Name, AblationOurs, AblationNoGate, 1),
+				below("ReLU gate + L1 learns more than sigmoid gate + CE (Table 4, 5 vs 2)", p, n.Name, AblationOurs, AblationSigmoidCE, 1),
+				below("the low-variance init learns more than He's (Table 5)", p, n.Name, AblationOurs, AblationHeInit, 1),
+				below("more capacity learns more: 20% vs 5% (Table 9)", p, n.Name, AblationOurs, AblationCapacitySmall, 1),
+				below("more capacity learns more: 50% vs 20% (Table 9)", p, n.Name, AblationCapacityLarge, AblationOurs, 1))
+		}
+	}
+	return out
+}
+
+// anyRun says whether some claim could be judged.
+func anyRun(claims []ClaimResult) bool {
+	return slices.ContainsFunc(claims, func(c ClaimResult) bool { return c.Verdict != NotRun })
+}
+
+// ClaimsReport is the markdown of the claims res's rows can judge: Table
+// 2's, the ablations' or both ("" when neither was run).
+func ClaimsReport(res Results) string {
+	var parts []string
+	if c := Table2Claims(res); anyRun(c) {
+		parts = append(parts, ClaimsMarkdown(c, "Table 2", "--methods finetune,lora,adapters,neutral-residues --p 0,0.1"))
+	}
+	if c := AblationClaims(res); anyRun(c) {
+		parts = append(parts, ClaimsMarkdown(c, "ablation", "--ablations"))
+	}
+	return strings.Join(parts, "\n")
+}
+
 // ClaimsMarkdown lists the claims that were run (NotRun ones are counted,
-// not listed), one line each.
-func ClaimsMarkdown(claims []ClaimResult) string {
+// not listed), one line each; what names the table ("Table 2", "ablation")
+// and runAll the flags that run every row.
+func ClaimsMarkdown(claims []ClaimResult, what, runAll string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "The paper's Table 2 claims at this scale (%s over the seeds; one seed is never evidence):\n\n", claimLevel)
+	fmt.Fprintf(&b, "The paper's %s claims at this scale (%s over the seeds; one seed is never evidence):\n\n", what, claimLevel)
 	skipped := 0
 	for _, c := range claims {
 		if c.Verdict == NotRun {
@@ -247,7 +321,7 @@ func ClaimsMarkdown(claims []ClaimResult) string {
 		fmt.Fprintf(&b, "- %s (p = %g, %s): **%s**. %s\n", c.Claim, c.P, c.Set, c.Verdict, c.Evidence)
 	}
 	if skipped > 0 {
-		fmt.Fprintf(&b, "\n%d claims need rows that were not run (all of Table 2: --methods finetune,lora,adapters,neutral-residues --p 0,0.1).\n", skipped)
+		fmt.Fprintf(&b, "\n%d claims need rows that were not run (all of them: %s).\n", skipped, runAll)
 	}
 	return b.String()
 }

@@ -109,7 +109,7 @@ func TestTable2Claims(t *testing.T) {
 		}
 	}
 	claims := Table2Claims(key)
-	md := ClaimsMarkdown(claims)
+	md := ClaimsMarkdown(claims, "Table 2", "--methods finetune,lora,adapters,neutral-residues --p 0,0.1")
 	assert.Contains(t, md, "neutral residues forgets less than finetuning and learns within 5% of it (p = 0.1, en, fr): **holds**")
 	assert.Contains(t, md, "claims need rows that were not run")
 	assert.NotContains(t, md, "adapters forget less than LoRA")
@@ -118,4 +118,50 @@ func TestTable2Claims(t *testing.T) {
 			assert.Equal(t, Holds, c.Verdict, "compared with finetune, the only other row")
 		}
 	}
+}
+
+// TestAblationClaims: ablation rows at the paper's perplexities (Tables 4-6;
+// Table 9 reports tasks only, so its rows are made up in its direction)
+// hold; He init made to learn more does not; a missing row is not run.
+func TestAblationClaims(t *testing.T) {
+	corpora := Corpora{NewHeldOut: []Corpus{{Name: "fr"}}, Forget: []Corpus{{Name: "en"}}}
+	paper := map[string][2]float64{ // EN, FR
+		AblationOurs: {0.674, 0.791}, AblationNoGate: {0.687, 0.801}, AblationSigmoidCE: {0.677, 0.800},
+		AblationNoLoss: {0.673, 0.791}, AblationHeInit: {0.673, 0.818}, AblationAlphaSmall: {0.673, 0.791},
+		AblationAlphaLarge: {0.672, 0.791}, AblationCapacitySmall: {0.675, 0.800}, AblationCapacityLarge: {0.675, 0.785},
+	}
+	results := func(change map[string][2]float64, drop string) Results {
+		res := Results{Corpora: corpora}
+		for label, v := range paper {
+			if c, ok := change[label]; ok {
+				v = c
+			}
+			if label == drop {
+				continue
+			}
+			for seed, jitter := range []float64{-0.001, 0, 0.001} {
+				res.Outcomes = append(res.Outcomes, Outcome{
+					Run:    Run{Label: label, Ext: models.ExtensionConfig{Method: models.NeutralResidues}, P: 0.1, Seed: uint64(seed + 1)},
+					Scores: map[string]trainer.EvalResult{"en": {BitsPerByte: v[0] + jitter}, "fr": {BitsPerByte: v[1] + jitter}}})
+			}
+		}
+		return res
+	}
+	claims := AblationClaims(results(nil, ""))
+	require.Len(t, claims, 12)
+	for _, c := range claims {
+		assert.Equal(t, Holds, c.Verdict, "%s (%s): %s", c.Claim, c.Set, c.Evidence)
+	}
+	verdicts := map[string]Verdict{}
+	for _, c := range AblationClaims(results(map[string][2]float64{AblationHeInit: {0.673, 0.780}}, AblationCapacitySmall)) {
+		verdicts[c.Claim+" @"+c.Set] = c.Verdict
+	}
+	assert.Equal(t, DoesNotHold, verdicts["the low-variance init learns more than He's (Table 5) @fr"])
+	assert.Equal(t, NotRun, verdicts["more capacity learns more: 20% vs 5% (Table 9) @fr"])
+	assert.Equal(t, Holds, verdicts["the low-variance init forgets no more than He's: within 1% (Table 5) @en"])
+
+	md := ClaimsReport(results(nil, AblationCapacitySmall))
+	assert.Contains(t, md, "The paper's ablation claims at this scale")
+	assert.NotContains(t, md, "Table 2 claims", "no Table 2 rows were run")
+	assert.Contains(t, md, "1 claims need rows that were not run (all of them: --ablations)")
 }

@@ -228,6 +228,19 @@ func ReproRuns(methods []models.Method, ps []float64, steps int, lrScale float64
 	return runs
 }
 
+// The ablations' row labels (AblationRuns), which AblationClaims reads.
+const (
+	AblationNoGate        = "gate none + l1"
+	AblationSigmoidCE     = "sigmoid + ce"
+	AblationNoLoss        = "relu, no loss"
+	AblationOurs          = "relu + l1 (ours)"
+	AblationHeInit        = "init he"
+	AblationAlphaSmall    = "alpha 0.001"
+	AblationAlphaLarge    = "alpha 0.1"
+	AblationCapacitySmall = "capacity 0.05"
+	AblationCapacityLarge = "capacity 0.5"
+)
+
 // AblationRuns are the paper's ablations on neutral residues (at p=0.1
 // in the paper): gate and local loss (Table 4), initialisation (Table 5),
 // α (Table 6) and capacity (Table 9).
@@ -238,15 +251,15 @@ func AblationRuns(ps []float64, steps int, lrScale float64) []Run {
 		label  string
 		change func(e *models.ExtensionConfig)
 	}{
-		{"gate none + l1", func(e *models.ExtensionConfig) { e.Gate = "none" }},
-		{"sigmoid + ce", func(e *models.ExtensionConfig) { e.Gate, e.LocalLoss = "sigmoid", "ce" }},
-		{"relu, no loss", func(e *models.ExtensionConfig) { e.LocalLoss = "none" }},
-		{"relu + l1 (ours)", func(e *models.ExtensionConfig) {}},
-		{"init he", func(e *models.ExtensionConfig) { e.Init = "he" }},
-		{"alpha 0.001", func(e *models.ExtensionConfig) { e.Alpha = 0.001 }},
-		{"alpha 0.1", func(e *models.ExtensionConfig) { e.Alpha = 0.1 }},
-		{"capacity 0.05", func(e *models.ExtensionConfig) { e.Capacity = 0.05 }},
-		{"capacity 0.5", func(e *models.ExtensionConfig) { e.Capacity = 0.5 }},
+		{AblationNoGate, func(e *models.ExtensionConfig) { e.Gate = "none" }},
+		{AblationSigmoidCE, func(e *models.ExtensionConfig) { e.Gate, e.LocalLoss = "sigmoid", "ce" }},
+		{AblationNoLoss, func(e *models.ExtensionConfig) { e.LocalLoss = "none" }},
+		{AblationOurs, func(e *models.ExtensionConfig) {}},
+		{AblationHeInit, func(e *models.ExtensionConfig) { e.Init = "he" }},
+		{AblationAlphaSmall, func(e *models.ExtensionConfig) { e.Alpha = 0.001 }},
+		{AblationAlphaLarge, func(e *models.ExtensionConfig) { e.Alpha = 0.1 }},
+		{AblationCapacitySmall, func(e *models.ExtensionConfig) { e.Capacity = 0.05 }},
+		{AblationCapacityLarge, func(e *models.ExtensionConfig) { e.Capacity = 0.5 }},
 	}
 	var runs []Run
 	for _, p := range ps {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -116,9 +115,11 @@ type resultsJSON struct {
 	Backbone      map[string]trainer.EvalResult `json:"backbone"`
 	Runs          []runJSON                     `json:"runs"`
 	Rows          []rowJSON                     `json:"rows"`
-	// Claims are the paper's Table 2 claims judged on the rows (Table2Claims).
-	// Absent when no claim could be judged (ablations).
-	Claims []ClaimResult `json:"table2_claims,omitempty"`
+	// Claims are the paper's Table 2 claims judged on the rows
+	// (Table2Claims), AblationClaims its ablations' (AblationClaims); each
+	// absent when none of its claims could be judged.
+	Claims         []ClaimResult `json:"table2_claims,omitempty"`
+	AblationClaims []ClaimResult `json:"ablation_claims,omitempty"`
 }
 
 type runJSON struct {
@@ -156,8 +157,11 @@ func WriteJSON(path string, res Results) error {
 	for _, row := range res.Rows() {
 		out.Rows = append(out.Rows, rowJSON{Label: row.Run.Label, P: row.Run.P, LR: row.Run.LR, Seeds: row.Seeds, BitsPerByte: row.BitsPerByte})
 	}
-	if claims := Table2Claims(res); slices.ContainsFunc(claims, func(c ClaimResult) bool { return c.Verdict != NotRun }) {
+	if claims := Table2Claims(res); anyRun(claims) {
 		out.Claims = claims
+	}
+	if claims := AblationClaims(res); anyRun(claims) {
+		out.AblationClaims = claims
 	}
 	raw, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
