@@ -14,6 +14,12 @@ package graph
 // only on forward values) and hold every segment's activations at once,
 // as it did with the LM head's chunks (models/head.go).
 
+// ZeroFrom is a scalar 0 computed from v: 0·Σv, the same value whatever v
+// holds (finite), but a data dependency, so ONNX Runtime runs what reads
+// it only after v exists. Its gradient reaches v (as zeros) unless
+// stopped, which orders a backward pass the same way.
+func ZeroFrom(v *Value) *Value { return Mul(ReduceSum(v, nil, false), ScalarLike(v, 0)) }
+
 // segment marks the node computing a Recompute segment's output.
 type segment struct {
 	x     *Value // the segment's input
@@ -65,7 +71,7 @@ func (b *backprop) segment(end *Node) map[*Node]bool {
 	if dep == nil {
 		return nil // no gradient reaches the segment
 	}
-	zero := StopGradient(Mul(ReduceSum(dep, nil, false), ScalarLike(dep, 0)))
+	zero := StopGradient(ZeroFrom(dep))
 	if zero.DType != s.x.DType {
 		zero = Cast(zero, s.x.DType)
 	}

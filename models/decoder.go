@@ -128,6 +128,9 @@ type builder struct {
 	positions, segments *graph.Value
 	// newEmbed is the vocabulary extension's embedding rows (nil without).
 	newEmbed *graph.Value
+	// ffnChunks are the first positions of a recomputed FFN's chunks
+	// (recomputedBlock; nil without Recompute).
+	ffnChunks []int64
 }
 
 // BuildForward adds the decoder's forward pass to g. Like all graph
@@ -138,7 +141,10 @@ func BuildForward(g *graph.Graph, c Config, w Weights, opts ForwardOptions) *For
 		b.dt = graph.Float32
 	}
 	b.fwd = &Forward{Params: map[string]*graph.Value{}, InputShape: graph.S(Batch, Seq)}
-	if opts.Recompute && len(chunkStarts(opts.Seq, opts.FFNChunkTokens)) > 1 {
+	if opts.Recompute {
+		b.ffnChunks = chunkStarts(opts.Seq, opts.FFNChunkTokens)
+	}
+	if len(b.ffnChunks) > 1 {
 		// The FFN's position chunks are static slices.
 		b.fwd.InputShape = graph.S(Batch, opts.Seq)
 	}
@@ -377,7 +383,7 @@ func (b *builder) recomputedBlock(layer int, x *graph.Value) *graph.Value {
 	bc := b.blockContext(layer)
 	x = graph.Recompute(x, func(x *graph.Value) *graph.Value { return b.attentionHalf(bc, x) })
 	var chunks []*graph.Value
-	starts := chunkStarts(b.opts.Seq, b.opts.FFNChunkTokens)
+	starts := b.ffnChunks
 	for i, from := range starts {
 		to := int64(b.opts.Seq)
 		if i+1 < len(starts) {
@@ -385,8 +391,7 @@ func (b *builder) recomputedBlock(layer int, x *graph.Value) *graph.Value {
 		}
 		var after *graph.Value
 		if i > 0 {
-			prev := chunks[i-1]
-			after = graph.Mul(graph.ReduceSum(prev, nil, false), graph.ScalarLike(prev, 0))
+			after = graph.ZeroFrom(chunks[i-1])
 		}
 		chunks = append(chunks, graph.Recompute(x, func(x *graph.Value) *graph.Value {
 			if len(starts) > 1 {
